@@ -1,0 +1,136 @@
+//! [`SequenceBarrier`]: what a consumer waits on before it reads events.
+
+use crate::sequence::{minimum_sequence, Sequence};
+use crate::sequencer::PublishedSequence;
+use crate::sync::{self, Arc};
+use crate::wait_strategy::{WaitError, WaitStrategy};
+use crate::Alert;
+
+/// The sequences a consumer must wait for: the producer's cursor for a first-stage consumer, or
+/// the sequences of every upstream consumer (plus any extra sequence the user gated the stage
+/// on) for a later one.
+#[derive(Debug, Clone)]
+pub struct DependentSequences {
+    sequences: Box<[Arc<Sequence>]>,
+}
+
+impl DependentSequences {
+    /// Depends on `sequences`.
+    ///
+    /// # Panics
+    /// When `sequences` is empty: a consumer that depends on nothing could read unpublished slots.
+    pub fn new(sequences: Vec<Arc<Sequence>>) -> Self {
+        assert!(
+            !sequences.is_empty(),
+            "a consumer depends on at least one sequence"
+        );
+        Self {
+            sequences: sequences.into_boxed_slice(),
+        }
+    }
+
+    /// The minimum of the dependent sequences: the highest sequence every one of them has
+    /// reached.
+    #[inline(always)]
+    pub fn get(&self) -> i64 {
+        if let [only] = &*self.sequences {
+            return only.get();
+        }
+        minimum_sequence(&self.sequences, i64::MAX)
+    }
+
+    /// The sequences depended on.
+    pub fn sequences(&self) -> &[Arc<Sequence>] {
+        &self.sequences
+    }
+}
+
+/// Coordinates a consumer with the producer and with the consumers it depends on.
+///
+/// [`wait_for(n)`](Self::wait_for) returns once sequence `n` is published *and* every upstream
+/// consumer has finished with it, returning the highest sequence that is (so the consumer can
+/// take everything up to it as one batch). It returns [`WaitError::Alerted`] once the pipeline's
+/// [`Alert`] is raised.
+pub struct SequenceBarrier<W, P> {
+    dependents: DependentSequences,
+    published: P,
+    wait_strategy: Arc<W>,
+    alert: Arc<Alert>,
+}
+
+impl<W: WaitStrategy, P: PublishedSequence> SequenceBarrier<W, P> {
+    /// A barrier that waits for `dependents` with `wait_strategy`, reads publication through
+    /// `published` and stops on `alert`.
+    pub fn new(
+        dependents: DependentSequences,
+        published: P,
+        wait_strategy: Arc<W>,
+        alert: Arc<Alert>,
+    ) -> Self {
+        Self {
+            dependents,
+            published,
+            wait_strategy,
+            alert,
+        }
+    }
+
+    /// Waits until `sequence` is available; returns the highest available sequence (`>= sequence`).
+    #[inline]
+    pub fn wait_for(&self, sequence: i64) -> Result<i64, WaitError> {
+        loop {
+            let available = self
+                .wait_strategy
+                .wait_for(sequence, &self.dependents, &self.alert)?;
+            let highest = self.published.highest_published(sequence, available);
+            if highest >= sequence {
+                return Ok(highest);
+            }
+            // Claimed by a producer that has not published it yet: that producer is between
+            // its claim and its publish, a few instructions unless it was preempted.
+            if self.alert.is_raised() {
+                return Err(WaitError::Alerted);
+            }
+            sync::yield_now();
+        }
+    }
+
+    /// The highest sequence available now, without waiting (`sequence - 1` when `sequence` is
+    /// not available).
+    #[inline]
+    pub fn available_now(&self, sequence: i64) -> i64 {
+        let available = self.dependents.get();
+        if available < sequence {
+            return sequence - 1;
+        }
+        self.published.highest_published(sequence, available)
+    }
+
+    /// Raises the pipeline's alert and wakes every waiter.
+    pub fn alert(&self) {
+        self.alert.raise();
+        self.wait_strategy.signal_all();
+    }
+
+    /// Whether the pipeline's alert is raised.
+    pub fn is_alerted(&self) -> bool {
+        self.alert.is_raised()
+    }
+
+    /// The sequences this barrier depends on.
+    pub fn dependents(&self) -> &DependentSequences {
+        &self.dependents
+    }
+
+    pub(crate) fn wait_strategy(&self) -> &Arc<W> {
+        &self.wait_strategy
+    }
+}
+
+impl<W, P> std::fmt::Debug for SequenceBarrier<W, P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SequenceBarrier")
+            .field("dependents", &self.dependents.sequences.len())
+            .finish()
+    }
+}

@@ -1,0 +1,197 @@
+//! [`BatchEventProcessor`]: the loop that runs one handler on its own thread.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::barrier::SequenceBarrier;
+use crate::handler::{Access, PanicPolicy};
+use crate::sequence::Sequence;
+use crate::sequencer::PublishedSequence;
+use crate::sync::Arc;
+use crate::wait_strategy::{WaitError, WaitStrategy};
+use crate::RingBuffer;
+
+/// Runs one handler over the ring: waits on its barrier, hands the handler every available event
+/// as one batch (up to an optional maximum), then publishes its own sequence once per batch.
+///
+/// Publishing once per batch is what lets a slow consumer catch up: the more it falls behind, the
+/// bigger its batches and the fewer shared writes per event.
+///
+/// Processors are made and started by the [`Builder`](crate::Builder); each runs on a thread of
+/// its own until the pipeline shuts down or halts.
+pub struct BatchEventProcessor<E, A, W, P> {
+    name: String,
+    ring: Arc<RingBuffer<E>>,
+    barrier: SequenceBarrier<W, P>,
+    sequence: Arc<Sequence>,
+    handler: A,
+    max_batch_size: i64,
+    panic_policy: PanicPolicy,
+}
+
+/// A handler failure: the processor's name and the panic message.
+pub(crate) type Failure = (String, String);
+
+// `Access` is crate-private: processors are made by the builder, never by users.
+#[allow(private_bounds)]
+impl<E, A, W, P> BatchEventProcessor<E, A, W, P>
+where
+    E: 'static,
+    A: Access<E>,
+    W: WaitStrategy,
+    P: PublishedSequence,
+{
+    pub(crate) fn new(
+        name: String,
+        ring: Arc<RingBuffer<E>>,
+        barrier: SequenceBarrier<W, P>,
+        sequence: Arc<Sequence>,
+        handler: A,
+        max_batch_size: Option<usize>,
+        panic_policy: PanicPolicy,
+    ) -> Self {
+        let max_batch_size = max_batch_size.map_or(i64::MAX, |n| n as i64);
+        Self {
+            name,
+            ring,
+            barrier,
+            sequence,
+            handler,
+            max_batch_size,
+            panic_policy,
+        }
+    }
+
+    /// Runs until the pipeline's alert is raised. Returns the failure when the handler panicked
+    /// under [`PanicPolicy::Halt`] (the pipeline is halted then).
+    pub(crate) fn run(mut self) -> Result<(), Failure> {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| self.handler.on_start())) {
+            return Err(self.fail(payload, "on_start"));
+        }
+        let result = self.process_events();
+        let shutdown = catch_unwind(AssertUnwindSafe(|| self.handler.on_shutdown()));
+        match (result, shutdown) {
+            (Err(failure), _) => Err(failure),
+            (Ok(()), Err(payload)) => Err(self.fail(payload, "on_shutdown")),
+            (Ok(()), Ok(())) => Ok(()),
+        }
+    }
+
+    fn process_events(&mut self) -> Result<(), Failure> {
+        let mut next = self.sequence.get() + 1;
+        loop {
+            let available = match self.barrier.wait_for(next) {
+                Ok(available) => available,
+                Err(WaitError::Alerted) => return Ok(()),
+                Err(WaitError::Timeout) => {
+                    let last = self.sequence.get();
+                    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| self.handler.on_timeout(last))) {
+                        if self.panic_policy == PanicPolicy::Halt {
+                            return Err(self.fail(payload, "on_timeout"));
+                        }
+                        tracing::error!(
+                            processor = %self.name,
+                            message = %panic_message(payload.as_ref()),
+                            "handler panicked in on_timeout"
+                        );
+                    }
+                    continue;
+                }
+            };
+            let end = available.min(next.saturating_add(self.max_batch_size - 1));
+            let mut current = next;
+            let handler = &mut self.handler;
+            let ring = &*self.ring;
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                handler.on_batch_start(end - next + 1, available - next + 1);
+                while current <= end {
+                    // SAFETY: the barrier returned `available >= end`: every sequence up to it is
+                    // published and every upstream consumer is done with it, and producers
+                    // cannot claim it again before this processor's sequence passes it.
+                    unsafe { handler.process(ring, current, current == end) };
+                    current += 1;
+                }
+            }));
+            match outcome {
+                Ok(()) => {
+                    self.sequence.set(end);
+                    self.barrier.wait_strategy().signal();
+                    next = end + 1;
+                }
+                Err(payload) => {
+                    // `current` is the event whose handler panicked (or `next` if
+                    // `on_batch_start` did).
+                    if let Some(resume) = self.on_panic(payload, current)? {
+                        next = resume;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Applies the panic policy to a panic at `sequence`. Returns where to resume.
+    fn on_panic(
+        &mut self,
+        payload: Box<dyn std::any::Any + Send>,
+        sequence: i64,
+    ) -> Result<Option<i64>, Failure> {
+        match self.panic_policy {
+            PanicPolicy::Halt => Err(self.fail(payload, &format!("on_event at sequence {sequence}"))),
+            PanicPolicy::LogAndContinue => {
+                tracing::error!(
+                    processor = %self.name,
+                    sequence,
+                    message = %panic_message(payload.as_ref()),
+                    "handler panicked; skipping the event"
+                );
+                // The event counts as processed: downstream stages and producers move on.
+                if sequence > self.sequence.get() {
+                    self.sequence.set(sequence);
+                    self.barrier.wait_strategy().signal();
+                }
+                Ok(Some(sequence + 1))
+            }
+        }
+    }
+
+    /// Records a failure and halts the pipeline so nothing waits on this processor forever.
+    fn fail(&self, payload: Box<dyn std::any::Any + Send>, during: &str) -> Failure {
+        let message = format!("{} (in {during})", panic_message(payload.as_ref()));
+        tracing::error!(processor = %self.name, %message, "handler failed; halting the pipeline");
+        self.barrier.alert();
+        (self.name.clone(), message)
+    }
+}
+
+/// The text of a panic payload.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else if let Some(e) = payload.downcast_ref::<Box<dyn std::error::Error + Send + Sync>>() {
+        e.to_string()
+    } else {
+        "a panic with a non-string payload".to_owned()
+    }
+}
+
+impl<E, A, W, P> BatchEventProcessor<E, A, W, P> {
+    /// The processor's sequence: the last event its handler finished.
+    pub fn sequence(&self) -> &Arc<Sequence> {
+        &self.sequence
+    }
+
+    /// The name of the processor (and of its thread).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl<E, A, W, P> std::fmt::Debug for BatchEventProcessor<E, A, W, P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchEventProcessor")
+            .field("name", &self.name)
+            .field("sequence", &self.sequence.get())
+            .finish()
+    }
+}

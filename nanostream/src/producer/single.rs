@@ -1,0 +1,136 @@
+//! [`SingleProducer`]: the handle of a pipeline with one publishing thread.
+
+use std::time::Duration;
+
+use super::sealed::Claim;
+use crate::error::{ClaimError, ShutdownError};
+use crate::monitor::PipelineMonitor;
+use crate::pipeline::Pipeline;
+use crate::poller::EventPoller;
+use crate::sequencer::{SingleProducerSequencer, SinglePublished};
+use crate::sync::Arc;
+use crate::{RingBuffer, WaitStrategy};
+
+/// Publishes into a pipeline from one thread, and owns the pipeline.
+///
+/// Built by [`build_single_producer`](crate::build_single_producer). Publish with the
+/// [`Producer`](crate::Producer) methods. [`shutdown`](Self::shutdown) processes every published
+/// event and joins the consumer threads; dropping the producer does the same (and logs a failure
+/// it cannot return).
+pub struct SingleProducer<E, W: WaitStrategy> {
+    ring: Arc<RingBuffer<E>>,
+    sequencer: SingleProducerSequencer<W>,
+    pipeline: Option<Pipeline<W>>,
+    pollers: Vec<EventPoller<E, W, SinglePublished>>,
+    monitor: PipelineMonitor,
+}
+
+impl<E, W: WaitStrategy> SingleProducer<E, W> {
+    pub(crate) fn new(
+        ring: Arc<RingBuffer<E>>,
+        sequencer: SingleProducerSequencer<W>,
+        pipeline: Pipeline<W>,
+        pollers: Vec<EventPoller<E, W, SinglePublished>>,
+        monitor: PipelineMonitor,
+    ) -> Self {
+        Self {
+            ring,
+            sequencer,
+            pipeline: Some(pipeline),
+            pollers,
+            monitor,
+        }
+    }
+
+    /// Processes every event published so far, then stops and joins the consumer threads.
+    /// Returns the failure of any handler that panicked.
+    pub fn shutdown(mut self) -> Result<(), ShutdownError> {
+        self.take_pipeline().shutdown(None)
+    }
+
+    /// As [`shutdown`](Self::shutdown), but gives up after `timeout` with
+    /// [`ShutdownError::Timeout`] naming the consumers that had not caught up (the pipeline is
+    /// halted then; a thread stuck in its handler exits when the handler returns).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Result<(), ShutdownError> {
+        self.take_pipeline().shutdown(Some(timeout))
+    }
+
+    /// Stops every consumer now, leaving unprocessed events, and joins the threads.
+    pub fn halt(mut self) -> Result<(), ShutdownError> {
+        self.take_pipeline().halt()
+    }
+
+    fn take_pipeline(&mut self) -> Pipeline<W> {
+        self.pipeline
+            .take()
+            .expect("the pipeline is only taken by shutdown, halt or drop, which consume the producer")
+    }
+
+    /// A monitor for the pipeline, usable from any thread.
+    pub fn monitor(&self) -> PipelineMonitor {
+        self.monitor.clone()
+    }
+
+    /// The event pollers added with [`Builder::event_poller`](crate::Builder::event_poller), in
+    /// the order they were added (empty after the first call).
+    pub fn take_event_pollers(&mut self) -> Vec<EventPoller<E, W, SinglePublished>> {
+        std::mem::take(&mut self.pollers)
+    }
+
+    /// The highest published sequence.
+    pub fn cursor(&self) -> i64 {
+        self.sequencer.cursor()
+    }
+
+    /// The number of slots in the ring.
+    pub fn buffer_size(&self) -> i64 {
+        self.sequencer.buffer_size()
+    }
+
+    /// How many slots are free now.
+    pub fn remaining_capacity(&self) -> i64 {
+        self.sequencer.remaining_capacity()
+    }
+
+    /// Whether `n` events could be published now without waiting.
+    pub fn has_available_capacity(&self, n: i64) -> bool {
+        self.sequencer.has_available_capacity(n)
+    }
+}
+
+impl<E, W: WaitStrategy> Claim<E> for SingleProducer<E, W> {
+    #[inline(always)]
+    fn ring(&self) -> &RingBuffer<E> {
+        &self.ring
+    }
+    #[inline(always)]
+    fn claim(&mut self, n: i64) -> Result<i64, ClaimError> {
+        self.sequencer.next_n(n)
+    }
+    #[inline(always)]
+    fn try_claim(&mut self, n: i64) -> Result<i64, ClaimError> {
+        self.sequencer.try_next_n(n)
+    }
+    #[inline(always)]
+    fn commit(&self, low: i64, high: i64) {
+        self.sequencer.publish_range(low, high);
+    }
+}
+
+impl<E, W: WaitStrategy> Drop for SingleProducer<E, W> {
+    fn drop(&mut self) {
+        if let Some(pipeline) = self.pipeline.take() {
+            if let Err(error) = pipeline.shutdown(None) {
+                tracing::error!(%error, "pipeline shut down with an error when its producer was dropped");
+            }
+        }
+    }
+}
+
+impl<E, W: WaitStrategy> std::fmt::Debug for SingleProducer<E, W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SingleProducer")
+            .field("sequencer", &self.sequencer)
+            .finish()
+    }
+}

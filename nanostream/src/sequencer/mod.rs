@@ -1,0 +1,89 @@
+//! Sequencers: how producers claim slots and publish them.
+//!
+//! - [`SingleProducerSequencer`]: one producer thread; claims are plain arithmetic (no CAS).
+//! - [`MultiProducerSequencer`]: any number of producer threads; claims with an atomic add or
+//!   CAS, and tracks publication per slot in an [`AvailabilityBuffer`].
+//!
+//! Both stop a producer from lapping the slowest *gating* consumer (the last stage of the
+//! pipeline), and both expose the consumer-side view of "what is published" through
+//! [`PublishedSequence`], which the [`SequenceBarrier`](crate::SequenceBarrier) uses.
+
+mod availability;
+mod multi;
+mod single;
+
+pub use availability::AvailabilityBuffer;
+pub use multi::MultiProducerSequencer;
+pub use single::SingleProducerSequencer;
+
+use crate::error::ClaimError;
+use crate::sequence::{minimum_sequence, Sequence};
+use crate::sync::{self, Arc};
+
+/// How consumers learn which sequences are published.
+///
+/// For a single producer the cursor *is* the highest published sequence; for several producers
+/// the cursor is only the highest *claimed* one, and each slot must be checked in the
+/// [`AvailabilityBuffer`].
+pub trait PublishedSequence: Clone + Send + Sync + 'static {
+    /// The highest sequence in `lower..=available` such that every sequence from `lower` to it is
+    /// published; `lower - 1` when `lower` itself is not.
+    fn highest_published(&self, lower: i64, available: i64) -> i64;
+}
+
+/// The published view of a single-producer sequencer: the cursor is exact.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SinglePublished;
+
+impl PublishedSequence for SinglePublished {
+    #[inline(always)]
+    fn highest_published(&self, _lower: i64, available: i64) -> i64 {
+        available
+    }
+}
+
+/// Checks that a claim of `n` slots fits a ring of `size`.
+#[inline(always)]
+pub(crate) fn check_claim(n: i64, size: i64) -> Result<(), ClaimError> {
+    if n < 1 || n > size {
+        return Err(ClaimError::InvalidClaim {
+            requested: n,
+            capacity: size,
+        });
+    }
+    Ok(())
+}
+
+/// Waits until the slowest gating sequence reaches `wrap_point`, backing off as it goes.
+///
+/// Returns the minimum gating sequence seen, or [`ClaimError::Halted`] when the pipeline halts
+/// while the producer waits (no consumer would free a slot again: waiting on would hang).
+#[inline(never)]
+#[cold]
+pub(crate) fn wait_for_capacity(
+    gating: &[Arc<Sequence>],
+    wrap_point: i64,
+    cursor_value: i64,
+    alert: &crate::Alert,
+) -> Result<i64, ClaimError> {
+    let mut step = 0u32;
+    loop {
+        let min = minimum_sequence(gating, cursor_value);
+        if wrap_point <= min {
+            return Ok(min);
+        }
+        if alert.is_raised() {
+            return Err(ClaimError::Halted);
+        }
+        // A full ring means the consumers are the bottleneck: spin briefly, then give them the
+        // core (on a 2-core machine a spinning producer can starve the consumer it waits for).
+        if step < 6 {
+            for _ in 0..(1 << step) {
+                sync::spin_loop();
+            }
+            step += 1;
+        } else {
+            sync::yield_now();
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! [`SingleProducerSequencer`]: claims for one producer thread, with no atomic read-modify-write.
+
+use super::{check_claim, wait_for_capacity};
+use crate::error::ClaimError;
+use crate::sequence::{minimum_sequence, Sequence};
+use crate::sync::Arc;
+use crate::{Alert, WaitStrategy};
+
+/// The sequencer for a pipeline with one producer.
+///
+/// Only the producer thread claims, so the next sequence is a plain field (`&mut self`), and the
+/// slowest gating sequence is cached: the gating sequences (written by other threads) are read
+/// only when the cached value says the ring might be full. In steady state a claim touches no
+/// shared cache line at all and a publish is one `Release` store of the cursor.
+///
+/// ```
+/// use std::sync::Arc;
+/// use nanostream::{Alert, BusySpinWaitStrategy, Sequence, SingleProducerSequencer};
+///
+/// let consumer = Arc::new(Sequence::default());
+/// let mut seq = SingleProducerSequencer::new(
+///     4, vec![consumer.clone()], Arc::new(BusySpinWaitStrategy), Arc::new(Alert::new()));
+/// let hi = seq.next_n(4).unwrap();            // claims 0..=3
+/// seq.publish_range(0, hi);
+/// assert_eq!(seq.cursor(), 3);
+/// assert!(seq.try_next().is_err());          // full until the consumer moves
+/// consumer.set(0);
+/// assert_eq!(seq.try_next(), Ok(4));
+/// ```
+pub struct SingleProducerSequencer<W> {
+    size: i64,
+    /// The last claimed sequence (owned by the producer; consumers never read it).
+    next_value: i64,
+    /// The slowest gating sequence seen at the last check, so most claims skip reading them.
+    cached_gating: i64,
+    cursor: Arc<Sequence>,
+    gating: Box<[Arc<Sequence>]>,
+    wait_strategy: Arc<W>,
+    alert: Arc<Alert>,
+}
+
+impl<W: WaitStrategy> SingleProducerSequencer<W> {
+    /// A sequencer for a ring of `size` slots (a power of two) that never laps the slowest of
+    /// `gating`, signals `wait_strategy` on publish and gives up waiting when `alert` is raised.
+    pub fn new(size: usize, gating: Vec<Arc<Sequence>>, wait_strategy: Arc<W>, alert: Arc<Alert>) -> Self {
+        Self::with_cursor(size, Arc::new(Sequence::default()), gating, wait_strategy, alert)
+    }
+
+    pub(crate) fn with_cursor(
+        size: usize,
+        cursor: Arc<Sequence>,
+        gating: Vec<Arc<Sequence>>,
+        wait_strategy: Arc<W>,
+        alert: Arc<Alert>,
+    ) -> Self {
+        debug_assert!(size.is_power_of_two());
+        Self {
+            size: size as i64,
+            next_value: Sequence::INITIAL,
+            cached_gating: Sequence::INITIAL,
+            cursor,
+            gating: gating.into_boxed_slice(),
+            wait_strategy,
+            alert,
+        }
+    }
+
+    /// The published cursor, shared with consumers.
+    pub fn cursor_sequence(&self) -> &Arc<Sequence> {
+        &self.cursor
+    }
+
+    /// The highest published sequence.
+    pub fn cursor(&self) -> i64 {
+        self.cursor.get()
+    }
+
+    /// The number of slots.
+    pub fn buffer_size(&self) -> i64 {
+        self.size
+    }
+
+    /// Claims the next slot, waiting while the ring is full. Returns its sequence.
+    #[inline]
+    pub fn next(&mut self) -> Result<i64, ClaimError> {
+        self.next_n(1)
+    }
+
+    /// Claims the next `n` slots, waiting while the ring is full. Returns the highest sequence
+    /// claimed; the claim is `hi - n + 1 ..= hi`.
+    #[inline]
+    pub fn next_n(&mut self, n: i64) -> Result<i64, ClaimError> {
+        check_claim(n, self.size)?;
+        if self.alert.is_raised() {
+            return Err(ClaimError::Halted);
+        }
+        let next_value = self.next_value;
+        let next = next_value + n;
+        let wrap_point = next - self.size;
+        let cached = self.cached_gating;
+        if wrap_point > cached || cached > next_value {
+            self.cached_gating = wait_for_capacity(&self.gating, wrap_point, next_value, &self.alert)?;
+        }
+        self.next_value = next;
+        Ok(next)
+    }
+
+    /// Claims the next slot if one is free now; [`ClaimError::Full`] otherwise.
+    #[inline]
+    pub fn try_next(&mut self) -> Result<i64, ClaimError> {
+        self.try_next_n(1)
+    }
+
+    /// Claims the next `n` slots if they are free now; [`ClaimError::Full`] otherwise.
+    #[inline]
+    pub fn try_next_n(&mut self, n: i64) -> Result<i64, ClaimError> {
+        check_claim(n, self.size)?;
+        if self.alert.is_raised() {
+            return Err(ClaimError::Halted);
+        }
+        if !self.has_capacity(n) {
+            return Err(ClaimError::Full);
+        }
+        self.next_value += n;
+        Ok(self.next_value)
+    }
+
+    #[inline]
+    fn has_capacity(&mut self, n: i64) -> bool {
+        let wrap_point = self.next_value + n - self.size;
+        let cached = self.cached_gating;
+        if wrap_point > cached || cached > self.next_value {
+            let min = minimum_sequence(&self.gating, self.next_value);
+            self.cached_gating = min;
+            if wrap_point > min {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Whether `n` more slots could be claimed now without waiting.
+    pub fn has_available_capacity(&self, n: i64) -> bool {
+        if n < 1 || n > self.size {
+            return false;
+        }
+        let wrap_point = self.next_value + n - self.size;
+        wrap_point <= self.cached_gating || wrap_point <= minimum_sequence(&self.gating, self.next_value)
+    }
+
+    /// How many slots are free now.
+    pub fn remaining_capacity(&self) -> i64 {
+        let consumed = minimum_sequence(&self.gating, self.next_value);
+        self.size - (self.next_value - consumed)
+    }
+
+    /// Publishes `sequence` (and, the producer being alone, everything claimed before it).
+    #[inline(always)]
+    pub fn publish(&self, sequence: i64) {
+        self.cursor.set(sequence);
+        self.wait_strategy.signal();
+    }
+
+    /// Publishes `low..=high`.
+    #[inline(always)]
+    pub fn publish_range(&self, low: i64, high: i64) {
+        debug_assert!(low <= high);
+        self.publish(high);
+    }
+}
+
+impl<W> std::fmt::Debug for SingleProducerSequencer<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SingleProducerSequencer")
+            .field("size", &self.size)
+            .field("next_value", &self.next_value)
+            .field("cursor", &self.cursor.get())
+            .finish()
+    }
+}

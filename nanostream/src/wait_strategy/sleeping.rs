@@ -1,0 +1,76 @@
+//! [`SleepingWaitStrategy`]: spin, then yield, then sleep briefly between checks.
+
+use std::time::Duration;
+
+use super::{WaitError, WaitStrategy};
+use crate::barrier::DependentSequences;
+use crate::sync;
+use crate::Alert;
+
+/// Spins, then yields, then sleeps `sleep` between checks.
+///
+/// Low CPU use when idle at the price of latency (a sleep lasts at least the OS timer slack,
+/// about 50 µs on Linux). Producers pay nothing to wake it. It checks the alert between sleeps, so
+/// a halt is seen within one sleep.
+#[derive(Debug, Clone, Copy)]
+pub struct SleepingWaitStrategy {
+    retries: u32,
+    sleep: Duration,
+}
+
+impl SleepingWaitStrategy {
+    /// 200 tries (100 spinning, 100 yielding), then 100 ns sleeps (LMAX's defaults).
+    pub fn new() -> Self {
+        Self::with(200, Duration::from_nanos(100))
+    }
+
+    /// `retries` tries (the first half spinning, the rest yielding), then sleeps of `sleep`.
+    pub fn with(retries: u32, sleep: Duration) -> Self {
+        Self { retries, sleep }
+    }
+}
+
+impl Default for SleepingWaitStrategy {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl WaitStrategy for SleepingWaitStrategy {
+    fn wait_for(
+        &self,
+        sequence: i64,
+        dependents: &DependentSequences,
+        alert: &Alert,
+    ) -> Result<i64, WaitError> {
+        let mut counter = self.retries;
+        loop {
+            let available = dependents.get();
+            if available >= sequence {
+                return Ok(available);
+            }
+            if alert.is_raised() {
+                return Err(WaitError::Alerted);
+            }
+            if counter > self.retries / 2 {
+                counter -= 1;
+                sync::spin_loop();
+            } else if counter > 0 {
+                counter -= 1;
+                sync::yield_now();
+            } else {
+                sleep(self.sleep);
+            }
+        }
+    }
+}
+
+#[cfg(not(loom))]
+fn sleep(duration: Duration) {
+    std::thread::sleep(duration);
+}
+
+#[cfg(loom)]
+fn sleep(_duration: Duration) {
+    sync::yield_now();
+}

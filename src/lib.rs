@@ -1,0 +1,1 @@
+//! Examples, benchmarks and cross-crate tests for NanoStream live beside this crate.
