@@ -1,0 +1,69 @@
+//! File-system helpers: preallocation, directory fsync, atomic small-file writes.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::Path;
+
+/// Reserves `len` bytes of real disk blocks for `file`, growing it to `len`.
+///
+/// Uses `fallocate(2)` where the file system supports it; elsewhere writes zeros. Either way,
+/// once this returns `Ok` every page of the file is backed by allocated blocks, so writing
+/// through a memory map cannot hit `SIGBUS` for lack of space: a full disk is reported here,
+/// when the segment is created.
+pub(crate) fn preallocate(file: &File, len: u64) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::io::AsRawFd;
+        let len_off = libc::off_t::try_from(len)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "segment too large"))?;
+        loop {
+            // SAFETY: fallocate is called on a valid open descriptor owned by `file`; it reads no
+            // memory of ours.
+            let rc = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len_off) };
+            if rc == 0 {
+                return Ok(());
+            }
+            let err = io::Error::last_os_error();
+            match err.raw_os_error() {
+                Some(libc::EINTR) => continue,
+                Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS) => break,
+                _ => return Err(err),
+            }
+        }
+    }
+    write_zeros(file, len)
+}
+
+/// Fallback preallocation: writes zeros over the whole file.
+fn write_zeros(file: &File, len: u64) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    const CHUNK: usize = 1 << 20;
+    let zeros = vec![0u8; CHUNK];
+    let mut pos = 0u64;
+    while pos < len {
+        let n = usize::try_from((len - pos).min(CHUNK as u64)).unwrap_or(CHUNK);
+        file.write_all_at(&zeros[..n], pos)?;
+        pos += n as u64;
+    }
+    Ok(())
+}
+
+/// fsyncs a directory so that file creations, renames and deletions in it are durable.
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Writes `bytes` to `path` atomically and durably: temporary file, fsync, rename, fsync dir.
+pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
+    let tmp = dir.join(format!("{name}.tmp"));
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    drop(f);
+    fs::rename(&tmp, dir.join(name))?;
+    sync_dir(dir)
+}
