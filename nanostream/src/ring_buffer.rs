@@ -60,7 +60,7 @@ impl<E> RingBuffer<E> {
     /// The caller must hold read access to `sequence`: it has been published and no producer can
     /// claim it again until the caller's sequence (or a sequence gated on it) moves past it.
     #[inline(always)]
-    pub(crate) unsafe fn get<'a>(&'a self, sequence: i64) -> &'a E {
+    pub(crate) unsafe fn get(&self, sequence: i64) -> &E {
         // SAFETY: the caller guarantees no one writes this slot while the reference lives.
         self.slot(sequence).with(|p| unsafe { &*p })
     }
@@ -73,7 +73,7 @@ impl<E> RingBuffer<E> {
     /// (a mutable stage) and holds it between its barrier and its own sequence update.
     #[allow(clippy::mut_from_ref)]
     #[inline(always)]
-    pub(crate) unsafe fn get_mut<'a>(&'a self, sequence: i64) -> &'a mut E {
+    pub(crate) unsafe fn get_mut(&self, sequence: i64) -> &mut E {
         // SAFETY: the caller guarantees exclusive access to this slot while the reference lives.
         self.slot(sequence).with_mut(|p| unsafe { &mut *p })
     }

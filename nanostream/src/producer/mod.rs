@@ -214,10 +214,8 @@ pub trait Producer<E>: sealed::Claim<E> {
     {
         let args = args.into_iter();
         self.batch_publish(args.len(), |batch| {
-            let mut sequence = batch.first_sequence();
-            for (event, arg) in batch.zip(args) {
+            for (sequence, (event, arg)) in (batch.first_sequence()..).zip(batch.zip(args)) {
                 translate(event, sequence, arg);
-                sequence += 1;
             }
         })
     }

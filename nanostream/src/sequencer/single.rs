@@ -82,6 +82,7 @@ impl<W: WaitStrategy> SingleProducerSequencer<W> {
 
     /// Claims the next slot, waiting while the ring is full. Returns its sequence.
     #[inline]
+    #[allow(clippy::should_implement_trait)] // LMAX's name; a claim is not an iterator step
     pub fn next(&mut self) -> Result<i64, ClaimError> {
         self.next_n(1)
     }

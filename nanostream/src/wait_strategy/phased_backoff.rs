@@ -57,7 +57,7 @@ impl WaitStrategy for PhasedBackoffWaitStrategy {
             counter = counter.wrapping_add(1);
             // While spinning, read the clock only every 1000 turns (it costs more than a turn);
             // while yielding, every turn (a yield costs more than the clock).
-            if yielding || counter % 1000 == 0 {
+            if yielding || counter.is_multiple_of(1000) {
                 let elapsed = start.get_or_insert_with(Instant::now).elapsed();
                 if elapsed > self.spin_timeout + self.yield_timeout {
                     return self.fallback.wait_for(sequence, dependents, alert);
