@@ -28,7 +28,7 @@ pub(crate) fn ensure(dir: &Path, create: bool) -> Result<()> {
     }
     match check(dir) {
         Ok(()) => Ok(()),
-        Err(Error::NotAJournal { .. }) if create && is_empty(dir)? => {
+        Err(Error::NotAJournal { .. }) if create && dir.is_dir() && is_empty(dir)? => {
             write_atomic(dir, META_FILE, CONTENT.as_bytes()).at(dir.join(META_FILE))
         }
         Err(e) => Err(e),

@@ -244,6 +244,24 @@ fn recover_tail(
 ) -> Result<(Tail, bool, bool)> {
     let path = segment::segment_path(dir, base, LOG_EXT);
     let (file, header) = segment::open(dir, base, true)?;
+    // Bytes appended past the preallocated size are garbage; a short file is re-extended.
+    let len = file.metadata().at(&path)?.len();
+    if len != header.size {
+        tracing::warn!(segment = %path.display(), len, size = header.size, "resizing tail segment");
+        if len > header.size {
+            file.set_len(header.size).at(&path)?;
+        } else {
+            crate::fs::preallocate(&file, header.size).map_err(|source| Error::Preallocate {
+                path: path.clone(),
+                size: header.size,
+                source,
+            })?;
+        }
+        file.sync_all().map_err(|source| Error::Sync {
+            path: path.clone(),
+            source,
+        })?;
+    }
     let mut map = Mapping::read_write(&file).at(&path)?;
     let size = map.len() as u64;
     let index_path = segment::segment_path(dir, base, INDEX_EXT);

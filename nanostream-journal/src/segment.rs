@@ -81,10 +81,14 @@ impl SegmentHeader {
         if u32_at(12) as usize != SEGMENT_HEADER_LEN {
             return Err(format!("unexpected header length {}", u32_at(12)));
         }
+        let size = u64_at(32);
+        if size < 4096 || size % 8 != 0 || size > u64::from(u32::MAX) {
+            return Err(format!("implausible segment size {size}"));
+        }
         Ok(Self {
             base: u64_at(16),
             seed: u64_at(24),
-            size: u64_at(32),
+            size,
             created_ns: u64_at(40),
         })
     }
@@ -206,7 +210,7 @@ pub(crate) fn open(dir: &Path, base: u64, writable: bool) -> Result<(File, Segme
         });
     }
     let len = file.metadata().at(&path)?.len();
-    if len < SEGMENT_HEADER_LEN as u64 + 8 || len % 8 != 0 {
+    if len < SEGMENT_HEADER_LEN as u64 + 8 {
         return Err(Error::CorruptSegment {
             segment: path,
             reason: format!("file length {len} is not a valid segment length"),
