@@ -99,3 +99,43 @@ pub(crate) fn check_size(size: usize) -> Result<(), BuildError> {
     }
     Ok(())
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_must_be_powers_of_two() {
+        for size in [0, 3, 1000, 6] {
+            let err = RingBuffer::new(size, || 0u8).unwrap_err();
+            assert_eq!(err, BuildError::InvalidRingSize { size });
+        }
+        assert!(err_text(0).contains("ring size 0 is not a power of two"));
+        assert!(err_text(1000).contains("try 1024"));
+        for size in [1, 2, 1024] {
+            assert_eq!(RingBuffer::new(size, || 0u8).unwrap().size(), size);
+        }
+    }
+
+    fn err_text(size: usize) -> String {
+        RingBuffer::new(size, || 0u8).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn the_factory_runs_once_per_slot_and_sequences_wrap() {
+        let mut made = 0;
+        let ring = RingBuffer::new(4, || {
+            made += 1;
+            made
+        })
+        .unwrap();
+        assert_eq!(made, 4);
+        // SAFETY: single-threaded test; no other reference to the ring exists.
+        unsafe {
+            assert_eq!(*ring.get(0), 1);
+            assert_eq!(*ring.get(5), 2, "sequence 5 maps to slot 1");
+            *ring.get_mut(7) = 40;
+            assert_eq!(*ring.get(3), 40);
+        }
+    }
+}

@@ -211,3 +211,93 @@ impl<W> std::fmt::Debug for MultiProducerSequencer<W> {
             .finish()
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::BusySpinWaitStrategy;
+
+    fn sequencer(size: usize) -> (MultiProducerSequencer<BusySpinWaitStrategy>, Arc<Sequence>) {
+        let consumer = Arc::new(Sequence::default());
+        let s = MultiProducerSequencer::new(
+            size,
+            vec![consumer.clone()],
+            Arc::new(BusySpinWaitStrategy),
+            Arc::new(Alert::new()),
+        );
+        (s, consumer)
+    }
+
+    #[test]
+    fn out_of_order_publication_is_only_readable_in_order() {
+        let (s, _) = sequencer(8);
+        let a = s.next_n(2).unwrap(); // 0..=1
+        let b = s.next().unwrap(); // 2
+        assert_eq!((a, b), (1, 2));
+        s.publish(b);
+        assert_eq!(s.highest_published(0, s.cursor()), -1);
+        s.publish_range(0, 1);
+        assert_eq!(s.highest_published(0, s.cursor()), 2);
+        assert_eq!(s.highest_published(1, 2), 2);
+    }
+
+    #[test]
+    fn capacity_and_full() {
+        let (s, consumer) = sequencer(4);
+        assert_eq!(s.try_next_n(4), Ok(3));
+        assert_eq!(s.remaining_capacity(), 0);
+        assert_eq!(s.try_next(), Err(ClaimError::Full));
+        consumer.set(1);
+        assert!(s.has_available_capacity(2));
+        assert!(!s.has_available_capacity(3));
+        assert_eq!(s.try_next_n(2), Ok(5));
+        assert_eq!(
+            s.try_next_n(5),
+            Err(ClaimError::InvalidClaim {
+                requested: 5,
+                capacity: 4
+            })
+        );
+    }
+
+    #[test]
+    fn a_slot_from_the_previous_lap_is_not_available() {
+        let (s, consumer) = sequencer(2);
+        for sequence in 0..2 {
+            assert_eq!(s.next(), Ok(sequence));
+            s.publish(sequence);
+        }
+        consumer.set(1);
+        assert_eq!(s.next(), Ok(2)); // slot 0, second lap, claimed but not published
+        assert!(s.is_available(0) && !s.is_available(2));
+        s.publish(2);
+        assert!(s.is_available(2) && !s.is_available(0));
+    }
+
+    #[test]
+    fn concurrent_claims_never_overlap() {
+        let (s, _consumer) = sequencer(1024);
+        let s = Arc::new(s);
+        let claimed: Vec<Vec<i64>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..2)
+                .map(|_| {
+                    let s = s.clone();
+                    scope.spawn(move || {
+                        (0..256)
+                            .map(|_| {
+                                let hi = s.try_next_n(2).unwrap();
+                                s.publish_range(hi - 1, hi);
+                                hi
+                            })
+                            .collect()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut all: Vec<i64> = claimed.into_iter().flatten().collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..512).map(|i| i * 2 + 1).collect::<Vec<_>>());
+        assert_eq!(s.highest_published(0, s.cursor()), 1023);
+    }
+}

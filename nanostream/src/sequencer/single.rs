@@ -179,3 +179,74 @@ impl<W> std::fmt::Debug for SingleProducerSequencer<W> {
             .finish()
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::BusySpinWaitStrategy;
+
+    fn sequencer(size: usize) -> (SingleProducerSequencer<BusySpinWaitStrategy>, Arc<Sequence>) {
+        let consumer = Arc::new(Sequence::default());
+        let s = SingleProducerSequencer::new(
+            size,
+            vec![consumer.clone()],
+            Arc::new(BusySpinWaitStrategy),
+            Arc::new(Alert::new()),
+        );
+        (s, consumer)
+    }
+
+    #[test]
+    fn claims_are_contiguous_and_bounded_by_the_slowest_consumer() {
+        let (mut s, consumer) = sequencer(8);
+        assert_eq!(s.remaining_capacity(), 8);
+        assert_eq!(s.next_n(3), Ok(2));
+        assert_eq!(s.next(), Ok(3));
+        assert_eq!(s.remaining_capacity(), 4);
+        assert!(s.has_available_capacity(4));
+        assert!(!s.has_available_capacity(5));
+        assert_eq!(s.try_next_n(5), Err(ClaimError::Full));
+        assert_eq!(s.try_next_n(4), Ok(7));
+        assert_eq!(s.try_next(), Err(ClaimError::Full));
+        // Publishing does not free space; the consumer moving does.
+        s.publish_range(0, 7);
+        assert_eq!(s.cursor(), 7);
+        assert_eq!(s.try_next(), Err(ClaimError::Full));
+        consumer.set(2);
+        assert_eq!(s.remaining_capacity(), 3);
+        assert_eq!(s.try_next_n(3), Ok(10));
+        assert_eq!(s.try_next(), Err(ClaimError::Full));
+    }
+
+    #[test]
+    fn wraps_around_many_laps() {
+        let (mut s, consumer) = sequencer(4);
+        for expected in 0..1000 {
+            assert_eq!(s.try_next(), Ok(expected));
+            s.publish(expected);
+            consumer.set(expected);
+        }
+    }
+
+    #[test]
+    fn rejects_claims_that_cannot_fit() {
+        let (mut s, _) = sequencer(4);
+        let invalid = |n| ClaimError::InvalidClaim {
+            requested: n,
+            capacity: 4,
+        };
+        assert_eq!(s.next_n(5), Err(invalid(5)));
+        assert_eq!(s.next_n(0), Err(invalid(0)));
+        assert_eq!(s.try_next_n(-1), Err(invalid(-1)));
+        assert!(!s.has_available_capacity(5));
+        assert_eq!(s.next_n(4), Ok(3), "a claim of exactly the ring size is valid");
+    }
+
+    #[test]
+    fn a_halted_pipeline_fails_a_waiting_claim_instead_of_hanging() {
+        let (mut s, _) = sequencer(2);
+        assert_eq!(s.next_n(2), Ok(1));
+        s.alert.raise();
+        assert_eq!(s.next(), Err(ClaimError::Halted));
+    }
+}
