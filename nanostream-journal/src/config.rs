@@ -87,7 +87,7 @@ impl JournalConfig {
     pub(crate) fn validate(&self) -> Result<()> {
         if self.segment_size < 4096
             || self.segment_size > u64::from(u32::MAX) - 8
-            || self.segment_size % 8 != 0
+            || self.segment_size & 7 != 0
         {
             return Err(Error::Config(format!(
                 "segment size {} must be a multiple of 8 between 4096 and {}",

@@ -161,7 +161,10 @@ impl<E: 'static, C: Codec<E>> EventHandler<E> for JournalHandler<E, C> {
         let Some(journal) = self.journal.as_mut() else {
             return;
         };
-        let keep = self.filter.map_or(true, |keep| keep(event));
+        let keep = match self.filter {
+            Some(keep) => keep(event),
+            None => true,
+        };
         let mut result = if keep {
             let codec = &self.codec;
             let len = codec.encoded_len(event);

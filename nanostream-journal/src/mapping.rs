@@ -50,7 +50,7 @@ impl Mapping {
     /// Loads the 32-bit word at `pos` (4-aligned) with `Acquire`.
     pub(crate) fn load_u32(&self, pos: usize) -> u32 {
         self.check(pos, 4);
-        assert!(pos % 4 == 0, "unaligned atomic access at {pos}");
+        assert!(pos & 3 == 0, "unaligned atomic access at {pos}");
         // SAFETY: in bounds and 4-aligned (the mapping is page-aligned), checked above; the word
         // is only ever accessed atomically by this crate's writers and readers.
         let word = unsafe { AtomicU32::from_ptr(self.raw.as_mut_ptr().add(pos).cast::<u32>()) };
@@ -60,7 +60,7 @@ impl Mapping {
     /// Stores the 32-bit word at `pos` (4-aligned) with `Release`: the commit point of a record.
     pub(crate) fn store_u32(&self, pos: usize, value: u32) {
         self.check(pos, 4);
-        assert!(pos % 4 == 0, "unaligned atomic access at {pos}");
+        assert!(pos & 3 == 0, "unaligned atomic access at {pos}");
         // SAFETY: as in `load_u32`; the mapping is writable when this is called (writers only).
         let word = unsafe { AtomicU32::from_ptr(self.raw.as_mut_ptr().add(pos).cast::<u32>()) };
         word.store(value, Ordering::Release);

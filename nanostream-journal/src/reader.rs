@@ -145,7 +145,7 @@ impl JournalReader {
             if let Some(e) = index::floor(&entries, offset) {
                 // The index is only a hint: use an entry only if it points at the right record.
                 let pos = e.position as usize;
-                if pos % 8 == 0
+                if pos & 7 == 0
                     && pos + 8 <= cursor.map.len()
                     && matches!(
                         probe(&cursor.map, cursor.seed, pos, e.offset),

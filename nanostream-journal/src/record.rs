@@ -82,7 +82,7 @@ pub(crate) fn probe(map: &Mapping, seed: u64, pos: usize, expected_sequence: u64
     }
     let payload_len = len - RECORD_HEADER_LEN;
     let next_pos = pos + record_span(payload_len);
-    if next_pos.checked_add(SEAL_LEN).map_or(true, |end| end > map.len()) {
+    if next_pos.saturating_add(SEAL_LEN) > map.len() {
         return Probe::Invalid("length runs past the end of the segment");
     }
     let crc = map.read_u32(pos + 4);

@@ -270,7 +270,7 @@ fn recover_tail(
     if let Some(m) = marker.filter(|m| m.tail_base == base) {
         let pos = m.tail_position as usize;
         let plausible = pos >= SEGMENT_HEADER_LEN
-            && pos % 8 == 0
+            && pos & 7 == 0
             && pos + SEAL_LEN <= map.len()
             && m.next_offset >= base
             && matches!(

@@ -82,7 +82,7 @@ impl SegmentHeader {
             return Err(format!("unexpected header length {}", u32_at(12)));
         }
         let size = u64_at(32);
-        if size < 4096 || size % 8 != 0 || size > u64::from(u32::MAX) {
+        if size < 4096 || size & 7 != 0 || size > u64::from(u32::MAX) {
             return Err(format!("implausible segment size {size}"));
         }
         Ok(Self {

@@ -90,7 +90,7 @@ fn random_corruption_to_the_end_keeps_exactly_the_valid_prefix() {
             "round {round}: damage from byte {from}, end {end}"
         );
         assert!(j.open_report().scanned);
-        drop(j.append(&payload_for(valid)).expect("append after recovery"));
+        j.append(&payload_for(valid)).expect("append after recovery");
         j.close().expect("close");
         assert_prefix(tmp.path(), valid + 1);
         // And once more after a clean reopen.

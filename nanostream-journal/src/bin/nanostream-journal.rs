@@ -125,7 +125,7 @@ fn run(command: Command, out: &mut impl Write) -> Result<(), Failure> {
                 reader.seek(from)?;
             }
             let mut printed = 0;
-            while limit.map_or(true, |l| printed < l) {
+            while limit.is_none() || limit > Some(printed) {
                 let Some(record) = reader.read_next()? else { break };
                 print_record(out, &record, preview)?;
                 printed += 1;
