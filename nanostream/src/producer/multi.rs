@@ -103,6 +103,9 @@ impl<E, W: WaitStrategy> MultiProducer<E, W> {
         }
         if self.control.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
             // The last handle: no claim is in flight any more.
+            // Pollers never taken would count as live consumers, and shutdown would wait
+            // forever for them: drop them first (that detaches them).
+            drop(std::mem::take(&mut *self.control.pollers.lock()));
             let pipeline = self.control.pipeline.lock().take();
             let result = match pipeline {
                 None => Ok(()),

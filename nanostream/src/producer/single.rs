@@ -61,6 +61,9 @@ impl<E, W: WaitStrategy> SingleProducer<E, W> {
     }
 
     fn take_pipeline(&mut self) -> Pipeline<W> {
+        // Pollers never taken would count as live consumers, and shutdown would wait forever
+        // for them to catch up: drop them first (that detaches them).
+        self.pollers.clear();
         self.pipeline
             .take()
             .expect("the pipeline is only taken by shutdown, halt or drop, which consume the producer")
@@ -120,6 +123,8 @@ impl<E, W: WaitStrategy> Claim<E> for SingleProducer<E, W> {
 impl<E, W: WaitStrategy> Drop for SingleProducer<E, W> {
     fn drop(&mut self) {
         if let Some(pipeline) = self.pipeline.take() {
+            // As in `take_pipeline`: detach pollers nobody took.
+            self.pollers.clear();
             if let Err(error) = pipeline.shutdown(None) {
                 tracing::error!(%error, "pipeline shut down with an error when its producer was dropped");
             }
