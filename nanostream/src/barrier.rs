@@ -127,6 +127,17 @@ impl<W: WaitStrategy, P: PublishedSequence> SequenceBarrier<W, P> {
     }
 }
 
+impl<W, P: Clone> Clone for SequenceBarrier<W, P> {
+    fn clone(&self) -> Self {
+        Self {
+            dependents: self.dependents.clone(),
+            published: self.published.clone(),
+            wait_strategy: self.wait_strategy.clone(),
+            alert: self.alert.clone(),
+        }
+    }
+}
+
 impl<W, P> std::fmt::Debug for SequenceBarrier<W, P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SequenceBarrier")

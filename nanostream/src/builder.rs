@@ -270,10 +270,29 @@ where
 
     /// Adds an [`EventPoller`] to the current stage: a consumer the user drives from a thread of
     /// their own. Take it from the producer after `build` with `take_event_pollers`.
+    ///
+    /// Of the options, only [`thread_name`](Self::thread_name) applies (it names the poller in
+    /// the monitor): a core, batch size or panic policy set for a poller is a
+    /// [`BuildError::OptionNotForPoller`], since the poller runs on the caller's thread.
     pub fn event_poller(mut self) -> Self {
         let name = self.next_name("poller");
-        let core = self.options.core.take();
-        let _ = std::mem::take(&mut self.options);
+        let options = std::mem::take(&mut self.options);
+        let misplaced = if options.core.is_some() {
+            Some("pin_at_core")
+        } else if options.max_batch_size.is_some() {
+            Some("max_batch_size")
+        } else if options.panic_policy != PanicPolicy::default() {
+            Some("on_panic")
+        } else {
+            None
+        };
+        if let Some(option) = misplaced {
+            self.error.get_or_insert(BuildError::OptionNotForPoller {
+                option,
+                poller: name.clone(),
+            });
+        }
+        let core = None;
         self.current_stage().consumers.push(Consumer {
             name,
             core,
@@ -432,7 +451,7 @@ where
     }
 }
 
-struct Assembled<E, W: WaitStrategy, P> {
+struct Assembled<E, W: WaitStrategy, P: PublishedSequence> {
     ring: Arc<RingBuffer<E>>,
     wait_strategy: Arc<W>,
     gating: Vec<Arc<Sequence>>,

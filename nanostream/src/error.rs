@@ -38,6 +38,14 @@ pub enum BuildError {
     },
     /// `max_batch_size(0)`: a processor must be allowed at least one event a batch.
     InvalidBatchSize,
+    /// A handler option (core, batch size, panic policy) was set for an event poller, which
+    /// runs on the caller's thread.
+    OptionNotForPoller {
+        /// The option, e.g. `pin_at_core`.
+        option: &'static str,
+        /// The poller's name.
+        poller: String,
+    },
 }
 
 impl fmt::Display for BuildError {
@@ -64,6 +72,11 @@ impl fmt::Display for BuildError {
             ),
             BuildError::Spawn { thread, reason } => write!(f, "cannot start thread '{thread}': {reason}"),
             BuildError::InvalidBatchSize => write!(f, "max_batch_size must be at least 1"),
+            BuildError::OptionNotForPoller { option, poller } => write!(
+                f,
+                "{option} was set for event poller '{poller}', but a poller runs on your own thread: \
+                 set it on that thread, or on a handler instead"
+            ),
         }
     }
 }

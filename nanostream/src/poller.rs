@@ -14,7 +14,8 @@ use crate::RingBuffer;
 pub enum PollError {
     /// Nothing is available right now; poll again later.
     NoEvents,
-    /// The pipeline has shut down or halted: no event will come again.
+    /// The pipeline has shut down or halted and no event is left for this poller. (After a
+    /// `halt`, events published but not yet polled are still handed out before this.)
     Shutdown,
 }
 
@@ -53,7 +54,7 @@ impl std::error::Error for PollError {}
 /// producer.shutdown().unwrap();
 /// assert_eq!(poller.poll().err(), Some(PollError::Shutdown));
 /// ```
-pub struct EventPoller<E, W: WaitStrategy, P> {
+pub struct EventPoller<E, W: WaitStrategy, P: PublishedSequence> {
     ring: Arc<RingBuffer<E>>,
     barrier: SequenceBarrier<W, P>,
     sequence: Arc<Sequence>,
@@ -120,14 +121,47 @@ impl<E, W: WaitStrategy, P: PublishedSequence> EventPoller<E, W, P> {
     }
 }
 
-impl<E, W: WaitStrategy, P> Drop for EventPoller<E, W, P> {
+impl<E, W: WaitStrategy, P: PublishedSequence> Drop for EventPoller<E, W, P> {
+    /// Detaches the poller: a small thread keeps releasing events on its behalf (exactly as far
+    /// as its barrier allows) until the pipeline stops, so neither producers nor later stages
+    /// wait forever on a consumer nobody drives. The thread waits with the pipeline's wait
+    /// strategy, so with busy-spin it takes a core.
     fn drop(&mut self) {
-        // Shutdown no longer waits for a poller nobody can drive.
         self.detached.store(true, Ordering::Release);
+        if self.barrier.is_alerted() {
+            return;
+        }
+        let barrier = self.barrier.clone();
+        let sequence = self.sequence.clone();
+        let wait_strategy = self.wait_strategy.clone();
+        let spawned = std::thread::Builder::new()
+            .name("nanostream-detached-poller".to_owned())
+            .spawn(move || release_until_halted(&barrier, &sequence, &*wait_strategy));
+        if let Err(error) = spawned {
+            tracing::error!(%error, "cannot start a thread to release a dropped event poller's events");
+        }
     }
 }
 
-impl<E, W: WaitStrategy, P> std::fmt::Debug for EventPoller<E, W, P> {
+/// Moves `sequence` along with everything its barrier makes available, until the alert.
+fn release_until_halted<W: WaitStrategy, P: PublishedSequence>(
+    barrier: &SequenceBarrier<W, P>,
+    sequence: &Sequence,
+    wait_strategy: &W,
+) {
+    loop {
+        match barrier.wait_for(sequence.get() + 1) {
+            Ok(available) => {
+                sequence.set(available);
+                wait_strategy.signal();
+            }
+            Err(WaitError::Timeout) => {}
+            Err(WaitError::Alerted) => return,
+        }
+    }
+}
+
+impl<E, W: WaitStrategy, P: PublishedSequence> std::fmt::Debug for EventPoller<E, W, P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EventPoller")
             .field("sequence", &self.sequence.get())

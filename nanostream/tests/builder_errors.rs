@@ -255,3 +255,37 @@ fn max_batch_size_zero_is_refused() {
     assert_eq!(error, BuildError::InvalidBatchSize);
     assert_eq!(error.to_string(), "max_batch_size must be at least 1");
 }
+
+#[test]
+fn handler_options_set_for_a_poller_are_an_error() {
+    let err = build_single_producer(8, || 0u64, BlockingWaitStrategy::new())
+        .pin_at_core(0)
+        .thread_name("ticks")
+        .event_poller()
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err,
+        BuildError::OptionNotForPoller {
+            option: "pin_at_core",
+            poller: "ticks".to_owned()
+        }
+    );
+    assert!(
+        err.to_string()
+            .contains("pin_at_core was set for event poller 'ticks'"),
+        "{err}"
+    );
+    let err = build_single_producer(8, || 0u64, BlockingWaitStrategy::new())
+        .max_batch_size(4)
+        .event_poller()
+        .build()
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        BuildError::OptionNotForPoller {
+            option: "max_batch_size",
+            ..
+        }
+    ));
+}

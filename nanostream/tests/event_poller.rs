@@ -203,3 +203,48 @@ fn a_poller_never_taken_does_not_block_shutdown() {
     producer.publish(|e, _| *e = 1).unwrap();
     common::finishes("multi-producer shutdown", move || producer.shutdown()).unwrap();
 }
+
+#[test]
+fn a_dropped_poller_in_stage_one_lets_later_stages_drain() {
+    let seen = Arc::new(AtomicU64::new(0));
+    let counter = seen.clone();
+    let mut producer = build_single_producer(8, || 0u64, BlockingWaitStrategy::new())
+        .event_poller()
+        .then(move |_: &u64, _: i64, _: bool| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        })
+        .build()
+        .unwrap();
+    let poller = producer.take_event_pollers().pop().unwrap();
+    for i in 0..3 {
+        producer.publish(|e, _| *e = i).unwrap();
+    }
+    drop(poller);
+    // More than the ring holds: the dropped poller must keep releasing slots.
+    for i in 3..40 {
+        producer.publish(|e, _| *e = i).unwrap();
+    }
+    common::finishes("shutdown", move || producer.shutdown()).unwrap();
+    assert_eq!(
+        seen.load(Ordering::Relaxed),
+        40,
+        "the stage after the dropped poller saw everything"
+    );
+}
+
+#[test]
+fn a_dropped_poller_does_not_hold_back_producers() {
+    let mut producer = build_single_producer(4, || 0u64, BlockingWaitStrategy::new())
+        .event_poller()
+        .build()
+        .unwrap();
+    let poller = producer.take_event_pollers().pop().unwrap();
+    drop(poller);
+    let producer = common::finishes("publishing 5 times a ring of 4", move || {
+        for i in 0..20 {
+            producer.publish(|e, _| *e = i).unwrap();
+        }
+        producer
+    });
+    producer.shutdown().unwrap();
+}
