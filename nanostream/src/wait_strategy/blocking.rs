@@ -2,12 +2,18 @@
 
 use crossbeam_utils::CachePadded;
 
-use super::{WaitError, WaitStrategy};
+use super::{SpinThenYield, WaitError, WaitStrategy};
 use crate::barrier::DependentSequences;
 use crate::sync::{fence, AtomicUsize, Condvar, Mutex, Ordering};
 use crate::Alert;
 
-/// Parks waiting consumers on a mutex and condition variable (parking_lot's).
+/// How long a waiter spins before it starts yielding.
+const SPIN_BEFORE_PARK: std::time::Duration = std::time::Duration::from_micros(2);
+/// How many times a waiter yields before it parks.
+const YIELDS_BEFORE_PARK: u32 = if cfg!(loom) { 0 } else { 4 };
+
+/// Parks waiting consumers on a mutex and condition variable (parking_lot's), after a few
+/// microseconds of spinning and yielding.
 ///
 /// No CPU while idle. A publisher pays for the lock and the wake-up only when a consumer is
 /// actually parked: [`signal`](WaitStrategy::signal) is a fence and one load of the waiter count
@@ -48,9 +54,27 @@ impl BlockingWaitStrategy {
         alert: &Alert,
         timeout: Option<std::time::Duration>,
     ) -> Result<i64, WaitError> {
-        let available = dependents.get();
-        if available >= sequence {
-            return Ok(available);
+        // Spin, then yield, for a few microseconds before parking (as crossbeam's `recv` does):
+        // an event that arrives within that time is taken without a park and an unpark. The
+        // peers benchmark measured the blocking round trip at 2.05x crossbeam's p50 (47.8x at
+        // p99) parking at once; with this phase it was 0.64-1.00x (p50) and 0.88-1.04x (p99).
+        let mut backoff = SpinThenYield::new(SPIN_BEFORE_PARK);
+        let mut yields = 0;
+        loop {
+            let available = dependents.get();
+            if available >= sequence {
+                return Ok(available);
+            }
+            if alert.is_raised() {
+                return Err(WaitError::Alerted);
+            }
+            if backoff.is_yielding() {
+                if yields == YIELDS_BEFORE_PARK {
+                    break;
+                }
+                yields += 1;
+            }
+            backoff.wait();
         }
         let deadline = timeout.map(|t| std::time::Instant::now() + t);
         let mut guard = self.mutex.lock();

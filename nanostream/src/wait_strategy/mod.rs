@@ -14,6 +14,7 @@
 //!
 //! Implement [`WaitStrategy`] for a strategy of your own.
 
+mod backoff;
 mod blocking;
 mod busy_spin;
 mod phased_backoff;
@@ -21,6 +22,7 @@ mod sleeping;
 mod timeout_blocking;
 mod yielding;
 
+pub(crate) use backoff::SpinThenYield;
 pub use blocking::BlockingWaitStrategy;
 pub use busy_spin::BusySpinWaitStrategy;
 pub use phased_backoff::PhasedBackoffWaitStrategy;
