@@ -116,3 +116,52 @@ pub fn segment_bases(dir: &Path) -> Vec<u64> {
     v.sort_unstable();
     v
 }
+
+/// The stdout lines of a child process, read on a thread so that waiting has a deadline.
+pub struct ChildLines {
+    rx: std::sync::mpsc::Receiver<String>,
+}
+
+impl ChildLines {
+    pub fn new(stdout: std::process::ChildStdout) -> Self {
+        use std::io::BufRead;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self { rx }
+    }
+
+    /// The next line; panics if the child exits or says nothing for `timeout`.
+    pub fn next_line(&self, timeout: Duration) -> String {
+        match self.rx.recv_timeout(timeout) {
+            Ok(line) => line,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                panic!("the child printed nothing for {timeout:?}")
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                panic!("the child exited early")
+            }
+        }
+    }
+}
+
+/// Kills (SIGKILL) and reaps the child when dropped, so a failing test never leaks it.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The text after `tag` in a line (the test harness may print "test name ... " before it).
+pub fn tagged<'a>(line: &'a str, tag: &str) -> Option<&'a str> {
+    line.find(tag).map(|i| &line[i + tag.len()..])
+}

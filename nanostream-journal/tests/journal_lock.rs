@@ -1,0 +1,78 @@
+//! One writer per directory: in-process and cross-process, and recovered after SIGKILL.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{tagged, ChildLines, KillOnDrop, TempDir};
+use nanostream_journal::{Error, Journal, JournalConfig, JournalReader};
+
+fn config() -> JournalConfig {
+    JournalConfig::new().segment_size(8192)
+}
+
+#[test]
+fn a_second_writer_in_the_same_process_is_refused() {
+    let tmp = TempDir::new("lock");
+    let mut j = Journal::open(tmp.path(), config()).expect("first writer");
+    let err = Journal::open(tmp.path(), config()).expect_err("second writer");
+    assert!(
+        matches!(err, Error::Locked { pid: Some(pid), .. } if pid == std::process::id()),
+        "{err}"
+    );
+    assert!(err.to_string().contains("locked by another writer"));
+    // Readers need no lock.
+    j.append(b"x").expect("append");
+    j.commit().expect("commit");
+    assert!(JournalReader::open(tmp.path())
+        .expect("reader")
+        .read_next()
+        .expect("read")
+        .is_some());
+    drop(j);
+    Journal::open(tmp.path(), config()).expect("lock released on drop");
+}
+
+/// Holds the journal open until killed.
+#[test]
+fn lock_child() {
+    let Ok(dir) = std::env::var("NSJ_LOCK_DIR") else {
+        return; // only runs as the parent's child
+    };
+    let _j = Journal::open(&dir, config()).expect("child open");
+    // Straight to the stdout handle: the test harness may capture `println!`.
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "LOCKED").expect("report");
+    out.flush().expect("flush");
+    drop(out);
+    loop {
+        std::thread::park();
+    }
+}
+
+#[test]
+fn a_writer_in_another_process_is_refused_until_it_is_killed() {
+    let tmp = TempDir::new("lock-proc");
+    let mut child = KillOnDrop(
+        Command::new(std::env::current_exe().expect("exe"))
+            .args(["--exact", "lock_child", "--nocapture", "--test-threads=1"])
+            .env("NSJ_LOCK_DIR", tmp.path())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn"),
+    );
+    let lines = ChildLines::new(child.0.stdout.take().expect("stdout"));
+    while tagged(&lines.next_line(Duration::from_secs(60)), "LOCKED").is_none() {}
+    let err = Journal::open(tmp.path(), config()).expect_err("locked by the child");
+    assert!(
+        matches!(err, Error::Locked { pid: Some(pid), .. } if pid == child.0.id()),
+        "{err}"
+    );
+    child.0.kill().expect("SIGKILL");
+    child.0.wait().expect("reap");
+    // The kernel dropped the child's flock: the stale lock file does not block us.
+    let j = Journal::open(tmp.path(), config()).expect("lock recovered after kill -9");
+    assert_eq!(j.next_offset(), 0);
+}
