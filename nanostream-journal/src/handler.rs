@@ -2,9 +2,9 @@
 
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use nanostream::{EventHandler, Sequence};
+use nanostream::{EventHandler, Sequence, WaitStrategy};
 use parking_lot::Mutex;
 
 use crate::codec::Codec;
@@ -57,12 +57,16 @@ use crate::writer::Journal;
 /// ```
 pub struct JournalHandler<E, C> {
     journal: Option<Journal>,
+    waker: Arc<OnceLock<Waker>>,
     codec: C,
     filter: Option<fn(&E) -> bool>,
     failed: bool,
     error: Arc<Mutex<Option<Arc<Error>>>>,
     _events: PhantomData<fn(&E)>,
 }
+
+/// Wakes the stages gated on the watermark (their wait strategy's `signal`).
+type Waker = Box<dyn Fn() + Send + Sync>;
 
 impl<E, C: std::fmt::Debug> std::fmt::Debug for JournalHandler<E, C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -116,7 +120,14 @@ impl<E, C: Codec<E>> JournalHandler<E, C> {
     pub fn new(journal: Journal, codec: C) -> (Self, JournalHandle) {
         let watermark = Arc::new(Sequence::new(Sequence::INITIAL));
         let sink = Arc::clone(&watermark);
-        let listener_set = journal.set_durable_listener(Box::new(move |mark| sink.set(mark)));
+        let waker: Arc<OnceLock<Waker>> = Arc::new(OnceLock::new());
+        let wake = Arc::clone(&waker);
+        let listener_set = journal.set_durable_listener(Box::new(move |mark| {
+            sink.set(mark);
+            if let Some(wake) = wake.get() {
+                wake();
+            }
+        }));
         debug_assert!(listener_set, "a journal is wrapped by one handler only");
         let error = Arc::new(Mutex::new(None));
         let handle = JournalHandle {
@@ -127,6 +138,7 @@ impl<E, C: Codec<E>> JournalHandler<E, C> {
         };
         let handler = Self {
             journal: Some(journal),
+            waker,
             codec,
             filter: None,
             failed: false,
@@ -134,6 +146,20 @@ impl<E, C: Codec<E>> JournalHandler<E, C> {
             _events: PhantomData,
         };
         (handler, handle)
+    }
+
+    /// Signals `wait_strategy` whenever the watermark advances.
+    ///
+    /// Needed when the gated stage uses a blocking wait strategy and the policy is
+    /// [`Durability::Interval`](crate::Durability::Interval) or
+    /// [`Durability::EveryN`](crate::Durability::EveryN): then the watermark is also advanced by
+    /// the journal's background syncer, and a stage parked on the strategy must be woken. (Under
+    /// `EveryBatch` and `Never` it advances on the pipeline's own thread, and the processor's
+    /// signal after each batch wakes the stage.) Pass the same `Arc` to the builder: NanoStream
+    /// implements `WaitStrategy` for `Arc<W>`.
+    pub fn signal_on_durable<W: WaitStrategy>(self, wait_strategy: Arc<W>) -> Self {
+        let _ = self.waker.set(Box::new(move || wait_strategy.signal()));
+        self
     }
 
     /// Journals only the events for which `keep` returns true. The others (e.g. events being
