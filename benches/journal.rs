@@ -1,0 +1,220 @@
+//! Journal append throughput under each durability policy, beside the floor measured in the same
+//! run on the same disk: plain sequential `write()` of the same bytes (the same record framing)
+//! with the same fsync cadence.
+//!
+//! Part 1: `Journal::append` + `commit()` every 100 records (a "batch"), for 64 B, 256 B and
+//! 1 KiB payloads, 32 MiB of payload per run.
+//! Part 2: 100-byte events through a NanoStream pipeline: producer → `JournalHandler`
+//! (`EveryBatch`, group commit) → business stage gated on the durable watermark.
+//!
+//! Run: `cargo bench --bench journal` (files go to `$NSJ_BENCH_DIR`, default the system temp dir).
+//! Prints a Markdown table; `benches/README.md` records the figures with the machine.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use nanostream::{build_single_producer, BlockingWaitStrategy, Producer};
+use nanostream_journal::{BytesCodec, Durability, Journal, JournalConfig, JournalHandler};
+
+const BATCH: usize = 100;
+const PAYLOAD_BYTES: usize = 32 << 20;
+const RUNS: usize = 3;
+
+fn bench_dir() -> PathBuf {
+    std::env::var_os("NSJ_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir)
+        .join(format!("nsj-bench-{}", std::process::id()))
+}
+
+#[derive(Clone, Copy)]
+enum Policy {
+    Never,
+    EveryBatch,
+    EveryN(u64),
+    Interval(Duration),
+}
+
+impl Policy {
+    fn name(self) -> String {
+        match self {
+            Policy::Never => "Never".into(),
+            Policy::EveryBatch => format!("EveryBatch ({BATCH} records)"),
+            Policy::EveryN(n) => format!("EveryN({n})"),
+            Policy::Interval(d) => format!("Interval({d:?})"),
+        }
+    }
+    fn durability(self) -> Durability {
+        match self {
+            Policy::Never => Durability::Never,
+            Policy::EveryBatch => Durability::EveryBatch,
+            Policy::EveryN(n) => Durability::EveryN(n),
+            Policy::Interval(d) => Durability::Interval(d),
+        }
+    }
+}
+
+/// Appends `n` records of `size` bytes; returns the time until everything is durable under the
+/// policy (close included for the policies that sync).
+fn journal_run(dir: &Path, policy: Policy, size: usize, n: usize) -> Duration {
+    let _ = std::fs::remove_dir_all(dir);
+    let config = JournalConfig::new().durability(policy.durability());
+    let mut j = Journal::open(dir, config).expect("open");
+    let payload = vec![0xA5u8; size];
+    let start = Instant::now();
+    for i in 0..n {
+        j.append(&payload).expect("append");
+        if i % BATCH == BATCH - 1 {
+            j.commit().expect("commit");
+        }
+    }
+    j.commit().expect("commit");
+    if !matches!(policy, Policy::Never) {
+        j.sync().expect("final sync");
+    }
+    let elapsed = start.elapsed();
+    drop(j);
+    let _ = std::fs::remove_dir_all(dir);
+    elapsed
+}
+
+/// The floor: one `write()` per batch of the same framed bytes, fsync at the same cadence.
+fn floor_run(dir: &Path, policy: Policy, size: usize, n: usize) -> Duration {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).expect("mkdir");
+    let path = dir.join("floor.log");
+    let mut f: File = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .open(&path)
+        .expect("open floor file");
+    let span = (nanostream_journal::RECORD_HEADER_LEN + size + 7) & !7;
+    let batch = vec![0xA5u8; span * BATCH];
+    let start = Instant::now();
+    let mut last_sync = Instant::now();
+    let mut since_sync = 0u64;
+    let mut written = 0;
+    while written < n {
+        let k = BATCH.min(n - written);
+        f.write_all(&batch[..span * k]).expect("write");
+        written += k;
+        since_sync += k as u64;
+        match policy {
+            Policy::Never => {}
+            Policy::EveryBatch => f.sync_data().expect("fdatasync"),
+            Policy::EveryN(m) => {
+                if since_sync >= m {
+                    f.sync_data().expect("fdatasync");
+                    since_sync = 0;
+                }
+            }
+            Policy::Interval(d) => {
+                if last_sync.elapsed() >= d {
+                    f.sync_data().expect("fdatasync");
+                    last_sync = Instant::now();
+                }
+            }
+        }
+    }
+    if !matches!(policy, Policy::Never) {
+        f.sync_data().expect("final fdatasync");
+    }
+    let elapsed = start.elapsed();
+    drop(f);
+    let _ = std::fs::remove_dir_all(dir);
+    elapsed
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn rate(n: usize, size: usize, d: Duration) -> (f64, f64) {
+    let s = d.as_secs_f64();
+    (n as f64 / s, (n * size) as f64 / s / 1e6)
+}
+
+/// 100-byte events through producer → journal (EveryBatch) → gated business stage.
+fn pipeline_run(dir: &Path, events: u64) -> Duration {
+    let _ = std::fs::remove_dir_all(dir);
+    let journal = Journal::open(dir, JournalConfig::new().durability(Durability::EveryBatch)).expect("open");
+    let wait = Arc::new(BlockingWaitStrategy::new());
+    let (journaller, handle) = JournalHandler::new(journal, BytesCodec);
+    let seen = Arc::new(AtomicU64::new(0));
+    let seen2 = Arc::clone(&seen);
+    let mut producer = build_single_producer(1 << 16, || [0u8; 100], Arc::clone(&wait))
+        .handle_events_with(journaller.signal_on_durable(wait))
+        .new_stage()
+        .depends_on_sequence(handle.durable_watermark())
+        .handle_events_with(move |e: &[u8; 100], _: i64, _: bool| {
+            seen2.fetch_add(u64::from(e[0]), Ordering::Relaxed);
+        })
+        .build()
+        .expect("pipeline");
+    let start = Instant::now();
+    for i in 0..events {
+        producer.publish(|e, _| e[0] = (i & 1) as u8).expect("publish");
+    }
+    producer.shutdown().expect("shutdown");
+    let elapsed = start.elapsed();
+    assert_eq!(seen.load(Ordering::Relaxed), events / 2);
+    assert_eq!(handle.durable_watermark().get(), events as i64 - 1);
+    let _ = std::fs::remove_dir_all(dir);
+    elapsed
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return; // `cargo bench -- --list` / `cargo test --benches` probe
+    }
+    let root = bench_dir();
+    let policies = [
+        Policy::Never,
+        Policy::EveryBatch,
+        Policy::EveryN(1000),
+        Policy::Interval(Duration::from_millis(10)),
+    ];
+    println!(
+        "| payload | policy | journal rec/s | journal MB/s | floor rec/s | floor MB/s | journal / floor |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    for size in [64usize, 256, 1024] {
+        let n = PAYLOAD_BYTES / size;
+        for policy in policies {
+            let mut j = Vec::new();
+            let mut f = Vec::new();
+            for _ in 0..RUNS {
+                // Alternate, so drift in the machine affects both alike.
+                j.push(journal_run(&root.join("j"), policy, size, n));
+                f.push(floor_run(&root.join("f"), policy, size, n));
+            }
+            let (jd, fd) = (median(j), median(f));
+            let ((jr, jm), (fr, fm)) = (rate(n, size, jd), rate(n, size, fd));
+            println!(
+                "| {size} B | {} | {:.2} M | {jm:.0} | {:.2} M | {fm:.0} | {:.2} |",
+                policy.name(),
+                jr / 1e6,
+                fr / 1e6,
+                fd.as_secs_f64() / jd.as_secs_f64()
+            );
+        }
+    }
+    let events = 2_000_000u64;
+    let runs: Vec<Duration> = (0..RUNS).map(|_| pipeline_run(&root.join("p"), events)).collect();
+    let d = median(runs);
+    println!();
+    println!(
+        "pipeline, 100 B events, EveryBatch (group commit), ring 65536, blocking wait: \
+         {events} events in {:.3} s = {:.2} M events/s ({:.0} MB/s of payload), median of {RUNS}",
+        d.as_secs_f64(),
+        events as f64 / d.as_secs_f64() / 1e6,
+        events as f64 * 100.0 / d.as_secs_f64() / 1e6
+    );
+    let _ = std::fs::remove_dir_all(&root);
+}
