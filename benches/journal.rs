@@ -3,7 +3,8 @@
 //! with the same fsync cadence.
 //!
 //! Part 1: `Journal::append` + `commit()` every 100 records (a "batch"), for 64 B, 256 B and
-//! 1 KiB payloads, 32 MiB of payload per run.
+//! 1 KiB payloads, 64 MiB of payload per run, 32 MiB segments (so rotation, with its
+//! preallocation and fsyncs, is inside the timed region).
 //! Part 2: 100-byte events through a NanoStream pipeline: producer → `JournalHandler`
 //! (`EveryBatch`, group commit) → business stage gated on the durable watermark.
 //!
@@ -21,7 +22,9 @@ use nanostream::{build_single_producer, BlockingWaitStrategy, Producer};
 use nanostream_journal::{BytesCodec, Durability, Journal, JournalConfig, JournalHandler};
 
 const BATCH: usize = 100;
-const PAYLOAD_BYTES: usize = 32 << 20;
+const PAYLOAD_BYTES: usize = 64 << 20;
+/// Half the payload: every journal run rotates (and preallocates) twice inside the timed region.
+const SEGMENT_BYTES: u64 = 32 << 20;
 const RUNS: usize = 3;
 
 fn bench_dir() -> PathBuf {
@@ -62,7 +65,9 @@ impl Policy {
 /// policy (close included for the policies that sync).
 fn journal_run(dir: &Path, policy: Policy, size: usize, n: usize) -> Duration {
     let _ = std::fs::remove_dir_all(dir);
-    let config = JournalConfig::new().durability(policy.durability());
+    let config = JournalConfig::new()
+        .segment_size(SEGMENT_BYTES)
+        .durability(policy.durability());
     let mut j = Journal::open(dir, config).expect("open");
     let payload = vec![0xA5u8; size];
     let start = Instant::now();
@@ -143,7 +148,10 @@ fn rate(n: usize, size: usize, d: Duration) -> (f64, f64) {
 /// 100-byte events through producer → journal (EveryBatch) → gated business stage.
 fn pipeline_run(dir: &Path, events: u64) -> Duration {
     let _ = std::fs::remove_dir_all(dir);
-    let journal = Journal::open(dir, JournalConfig::new().durability(Durability::EveryBatch)).expect("open");
+    let config = JournalConfig::new()
+        .segment_size(SEGMENT_BYTES)
+        .durability(Durability::EveryBatch);
+    let journal = Journal::open(dir, config).expect("open");
     let wait = Arc::new(BlockingWaitStrategy::new());
     let (journaller, handle) = JournalHandler::new(journal, BytesCodec);
     let seen = Arc::new(AtomicU64::new(0));
