@@ -123,10 +123,11 @@ pub struct Journal {
     next_offset: u64,
     max_payload: usize,
     since_sync: u64,
+    /// Segments sealed under `Never` without a sync; `sync` and `close` sync them.
+    unsynced_sealed: Vec<ActiveFile>,
     shared: Arc<SyncShared>,
     syncer: Option<JoinHandle<()>>,
     report: OpenReport,
-    closed: bool,
     _lock: DirLock,
 }
 
@@ -161,6 +162,7 @@ impl Journal {
             next_offset,
             max_payload,
             since_sync: 0,
+            unsynced_sealed: Vec::new(),
             shared,
             syncer: None,
             report: OpenReport {
@@ -168,7 +170,6 @@ impl Journal {
                 truncated,
                 next_offset,
             },
-            closed: false,
             _lock: lock,
             config,
         };
@@ -285,7 +286,19 @@ impl Journal {
     /// A failure is fatal: the journal refuses all further appends and syncs.
     pub fn sync(&mut self) -> Result<()> {
         self.since_sync = 0;
+        self.sync_sealed()?;
         self.shared.sync()
+    }
+
+    /// Syncs the segments sealed without a sync (policy `Never`).
+    fn sync_sealed(&mut self) -> Result<()> {
+        self.shared.check()?;
+        while let Some(sealed) = self.unsynced_sealed.pop() {
+            if let Err(e) = sealed.file.sync_data() {
+                return Err(self.shared.fail(sealed.path.as_ref().clone(), e));
+            }
+        }
+        Ok(())
     }
 
     /// Seals the active segment and starts a new one at the next offset.
@@ -307,6 +320,8 @@ impl Journal {
                 return Err(e);
             }
             self.shared.publish_appended();
+        } else {
+            self.unsynced_sealed.push(active.active_file());
         }
         let new = Active::create(&self.dir, self.next_offset, &self.config)?;
         self.shared.swap_active(new.active_file());
@@ -362,7 +377,7 @@ impl Journal {
     /// Makes everything durable, writes the clean-shutdown marker and releases the lock.
     pub fn close(mut self) -> Result<()> {
         self.stop_syncer();
-        self.closed = true;
+        self.sync_sealed()?;
         self.shared.sync()?;
         if let Err(e) = self.active.index.sync() {
             tracing::warn!(error = %e, "could not sync the index at close (it will be rebuilt)");
