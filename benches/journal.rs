@@ -145,6 +145,41 @@ fn rate(n: usize, size: usize, d: Duration) -> (f64, f64) {
     (n as f64 / s, (n * size) as f64 / s / 1e6)
 }
 
+/// Under `EveryBatch`, the cost of rotation as the appender sees it: the append that rotates
+/// (seal, fdatasync, install of the next segment) and the first `commit()` after it (which must not
+/// write back a segment of prefaulted zeros). Returns (rotating append, first commit).
+fn rotation_commit_run(dir: &Path, size: usize) -> (Duration, Duration) {
+    let _ = std::fs::remove_dir_all(dir);
+    let config = JournalConfig::new()
+        .segment_size(SEGMENT_BYTES)
+        .durability(Durability::EveryBatch);
+    let mut j = Journal::open(dir, config).expect("open");
+    let payload = vec![0xA5u8; size];
+    let mut i = 0usize;
+    let rotating = loop {
+        let segments = j.segment_count();
+        let t = Instant::now();
+        j.append(&payload).expect("append");
+        let d = t.elapsed();
+        i += 1;
+        if j.segment_count() != segments {
+            break d;
+        }
+        if i.is_multiple_of(BATCH) {
+            j.commit().expect("commit");
+        }
+    };
+    for _ in 1..BATCH {
+        j.append(&payload).expect("append");
+    }
+    let t = Instant::now();
+    j.commit().expect("commit");
+    let commit = t.elapsed();
+    drop(j);
+    let _ = std::fs::remove_dir_all(dir);
+    (rotating, commit)
+}
+
 /// 100-byte events through producer → journal (EveryBatch) → gated business stage.
 fn pipeline_run(dir: &Path, events: u64) -> Duration {
     let _ = std::fs::remove_dir_all(dir);
@@ -182,19 +217,22 @@ fn main() {
         return; // `cargo bench -- --list` / `cargo test --benches` probe
     }
     let root = bench_dir();
-    let policies = [
+    // `NSJ_BENCH_ONLY=never` runs only the `Never` rows (for quick iterations).
+    let only_never = std::env::var("NSJ_BENCH_ONLY").is_ok_and(|v| v == "never");
+    let all = [
         Policy::Never,
         Policy::EveryBatch,
         Policy::EveryN(1000),
         Policy::Interval(Duration::from_millis(10)),
     ];
+    let policies = if only_never { &all[..1] } else { &all[..] };
     println!(
         "| payload | policy | journal rec/s | journal MB/s | floor rec/s | floor MB/s | journal / floor |"
     );
     println!("|---|---|---:|---:|---:|---:|---:|");
     for size in [64usize, 256, 1024] {
         let n = PAYLOAD_BYTES / size;
-        for policy in policies {
+        for &policy in policies {
             let mut j = Vec::new();
             let mut f = Vec::new();
             for _ in 0..RUNS {
@@ -212,6 +250,25 @@ fn main() {
                 fd.as_secs_f64() / jd.as_secs_f64()
             );
         }
+    }
+    if only_never {
+        let _ = std::fs::remove_dir_all(&root);
+        return;
+    }
+    println!();
+    println!("| payload | EveryBatch: the append that rotates | the first commit after it |");
+    println!("|---|---:|---:|");
+    for size in [64usize, 1024] {
+        let runs: Vec<(Duration, Duration)> = (0..RUNS)
+            .map(|_| rotation_commit_run(&root.join("r"), size))
+            .collect();
+        let rot = median(runs.iter().map(|r| r.0).collect());
+        let com = median(runs.iter().map(|r| r.1).collect());
+        println!(
+            "| {size} B | {:.2} ms | {:.2} ms |",
+            rot.as_secs_f64() * 1e3,
+            com.as_secs_f64() * 1e3
+        );
     }
     let events = 2_000_000u64;
     let runs: Vec<Duration> = (0..RUNS).map(|_| pipeline_run(&root.join("p"), events)).collect();

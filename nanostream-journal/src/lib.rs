@@ -76,6 +76,7 @@ mod recovery;
 mod replay;
 mod retention;
 mod segment;
+mod spare;
 mod sync;
 mod writer;
 

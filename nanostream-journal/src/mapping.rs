@@ -114,6 +114,54 @@ impl Mapping {
         self.bytes_mut(pos, src.len()).copy_from_slice(src);
     }
 
+    /// Prefaults every page from the one holding `from` to the end, writable, so that later
+    /// writes do not fault. Only for a file no reader looks at past `from` and whose blocks are
+    /// allocated (preallocated), so that populating cannot fail for lack of space later.
+    ///
+    /// Uses `madvise(MADV_POPULATE_WRITE)` (Linux 5.14+), which reports failure as an error and
+    /// never raises `SIGBUS`; elsewhere it rewrites one byte per page with its own value.
+    pub(crate) fn prefault_write(&mut self, from: usize) -> io::Result<()> {
+        const PAGE: usize = 4096;
+        let start = from.min(self.raw.len()) & !(PAGE - 1);
+        let len = self.raw.len() - start;
+        if len == 0 {
+            return Ok(());
+        }
+        #[cfg(target_os = "linux")]
+        {
+            // SAFETY: the range lies inside this mapping (start is page-aligned and below its
+            // length, the mapping itself is page-aligned); MADV_POPULATE_WRITE only faults pages
+            // in, it does not change their contents.
+            let rc = unsafe {
+                libc::madvise(
+                    self.raw.as_mut_ptr().add(start).cast(),
+                    len,
+                    libc::MADV_POPULATE_WRITE,
+                )
+            };
+            if rc == 0 {
+                return Ok(());
+            }
+            let err = io::Error::last_os_error();
+            if err.raw_os_error() != Some(libc::EINVAL) {
+                return Err(err);
+            }
+            // EINVAL: a kernel without MADV_POPULATE_WRITE; touch the pages instead.
+        }
+        let mut pos = start;
+        while pos < self.raw.len() {
+            // SAFETY: `pos` is in bounds; `&mut self` excludes other accesses through this
+            // mapping and the caller guarantees no reader looks at these bytes; writing a byte's
+            // own value back changes nothing but makes the page present and writable.
+            unsafe {
+                let p = self.raw.as_mut_ptr().add(pos);
+                p.write_volatile(p.read_volatile());
+            }
+            pos += PAGE;
+        }
+        Ok(())
+    }
+
     /// Writes back a byte range (msync with `MS_SYNC`).
     pub(crate) fn flush_range(&self, pos: usize, len: usize) -> io::Result<()> {
         self.check(pos, len);

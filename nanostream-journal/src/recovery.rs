@@ -15,11 +15,13 @@ use std::path::Path;
 use crate::clean::{self, CleanMarker};
 use crate::config::JournalConfig;
 use crate::error::{Error, IoContext, Result};
+use crate::fs::sync_dir;
 use crate::index::{self, IndexEntry, IndexWriter};
 use crate::mapping::Mapping;
 use crate::meta::META_FILE;
 use crate::record::{probe, Probe, SEAL_LEN};
 use crate::segment::{self, SegmentHeader, INDEX_EXT, LOG_EXT, SEGMENT_HEADER_LEN};
+use crate::spare;
 
 /// Why a scan stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,13 +137,16 @@ pub(crate) struct Recovered {
     pub(crate) truncated: bool,
 }
 
-/// Removes leftovers of interrupted operations: temporary files and orphan indexes.
+/// Removes leftovers of interrupted operations: temporary files, the spare segment and orphan
+/// indexes.
 fn clean_leftovers(dir: &Path, bases: &[u64]) -> Result<()> {
     for entry in fs::read_dir(dir).at(dir)? {
         let entry = entry.at(dir)?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        let leftover = if let Some(stem) = name.strip_suffix(".tmp") {
+        let leftover = if name == spare::SPARE_FILE {
+            true
+        } else if let Some(stem) = name.strip_suffix(".tmp") {
             segment::parse_name(stem, LOG_EXT).is_some() || stem == META_FILE || stem == clean::CLEAN_FILE
         } else if let Some(base) = segment::parse_name(name, INDEX_EXT) {
             bases.binary_search(&base).is_err()
@@ -335,9 +340,42 @@ fn recover_tail(
     Ok((tail, true, truncated))
 }
 
+/// Deals with a newest segment whose header never reached the disk (a power loss right after a
+/// rotation under `Durability::Never`): it is deleted, so the segment before it is the tail again
+/// and recovery keeps exactly its valid prefix. When it is the only segment (retention deleted the
+/// others), it is recreated empty, so offsets continue from its name.
+fn drop_unwritten(dir: &Path, config: &JournalConfig, base: u64, has_previous: bool) -> Result<()> {
+    let path = segment::segment_path(dir, base, LOG_EXT);
+    tracing::warn!(
+        segment = %path.display(),
+        "newest segment has no header on disk (power loss after a rotation under Never); dropping it"
+    );
+    for ext in [LOG_EXT, INDEX_EXT] {
+        let p = segment::segment_path(dir, base, ext);
+        match fs::remove_file(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::Io { path: p, source: e }),
+        }
+    }
+    if has_previous {
+        sync_dir(dir).at(dir)
+    } else {
+        segment::create(dir, base, config.segment_size).map(|_| ())
+    }
+}
+
 /// Recovers the journal in `dir` (which the caller has locked).
 pub(crate) fn recover(dir: &Path, config: &JournalConfig) -> Result<Recovered> {
-    let bases = segment::list(dir)?;
+    let mut bases = segment::list(dir)?;
+    if let Some(&newest) = bases.last() {
+        if segment::header_never_written(dir, newest)? {
+            drop_unwritten(dir, config, newest, bases.len() > 1)?;
+            if bases.len() > 1 {
+                bases.pop();
+            }
+        }
+    }
     clean_leftovers(dir, &bases)?;
     let marker = clean::read(dir);
     let Some((&tail_base, sealed_bases)) = bases.split_last() else {

@@ -26,6 +26,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, IoContext, Result};
 use crate::fs::{preallocate, sync_dir};
+use crate::spare::Spare;
 
 /// Bytes of the segment header; the first record starts here.
 pub const SEGMENT_HEADER_LEN: usize = 64;
@@ -187,6 +188,53 @@ pub(crate) fn create(dir: &Path, base: u64, size: u64) -> Result<(File, SegmentH
             Err(e)
         }
     }
+}
+
+/// Turns a prepared spare into segment `base`: writes its header and renames it to `<base>.log`.
+///
+/// With `durable`, the header (and the preallocation) is fdatasynced before the rename and the
+/// directory fsynced after it, so the segment is named, listed and has a valid header on disk
+/// before anything is appended to it. Without (`Durability::Never`), both are left to the next
+/// [`Journal::sync`](crate::Journal::sync) or close: no fsync touches the prefaulted pages, and
+/// a power loss can leave the newest segment named but with a header that never reached the disk
+/// (recovery drops such a segment: see [`header_never_written`]).
+pub(crate) fn install(dir: &Path, base: u64, spare: &mut Spare, durable: bool) -> Result<SegmentHeader> {
+    let size = spare.map.len() as u64;
+    let header = SegmentHeader {
+        base,
+        seed: new_seed(base),
+        size,
+        created_ns: now_ns(),
+    };
+    spare.map.write(0, &header.encode());
+    if durable {
+        spare.file.sync_data().map_err(|source| Error::Sync {
+            path: spare.path.clone(),
+            source,
+        })?;
+    }
+    let path = segment_path(dir, base, LOG_EXT);
+    fs::rename(&spare.path, &path).at(&path)?;
+    spare.path = path;
+    if durable {
+        sync_dir(dir).map_err(|source| Error::Sync {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    Ok(header)
+}
+
+/// Whether segment `base` is a segment whose header never reached the disk: its first 64 bytes
+/// are all zero. Only the newest segment of a journal written under `Durability::Never` can be
+/// like that, after a power loss right after a rotation (see [`install`]); none of its records
+/// can be checked without the seed in the header, and none was durable beyond the page cache.
+pub(crate) fn header_never_written(dir: &Path, base: u64) -> Result<bool> {
+    let path = segment_path(dir, base, LOG_EXT);
+    let file = File::open(&path).at(&path)?;
+    let mut b = [0u8; SEGMENT_HEADER_LEN];
+    let n = read_up_to(&file, &mut b).at(&path)?;
+    Ok(n == SEGMENT_HEADER_LEN && b.iter().all(|&x| x == 0))
 }
 
 /// Opens an existing segment and validates its header against its name.

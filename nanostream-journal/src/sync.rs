@@ -167,6 +167,16 @@ impl SyncShared {
 
     /// Makes everything appended so far durable and advances the watermarks.
     pub(crate) fn sync(&self) -> Result<()> {
+        self.sync_inner(false)
+    }
+
+    /// Like [`sync`](Self::sync), but fdatasyncs the active file even when the watermark says
+    /// nothing is pending (under `Never` the watermark only covers the page cache).
+    pub(crate) fn sync_forced(&self) -> Result<()> {
+        self.sync_inner(true)
+    }
+
+    fn sync_inner(&self, force: bool) -> Result<()> {
         self.check()?;
         let (file, path, mark, next) = {
             let g = self.active.lock();
@@ -176,7 +186,7 @@ impl SyncShared {
             let next = self.appended_next.load(Ordering::Acquire);
             (Arc::clone(&g.file), Arc::clone(&g.path), mark, next)
         };
-        if next > self.durable_next.load(Ordering::Acquire) {
+        if force || next > self.durable_next.load(Ordering::Acquire) {
             let result = if self.fail_next.swap(false, Ordering::AcqRel) {
                 Err(io::Error::from_raw_os_error(libc::EIO))
             } else {

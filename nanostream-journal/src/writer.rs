@@ -19,6 +19,7 @@ use crate::reader::JournalReader;
 use crate::record::{checksum, record_span, RECORD_HEADER_LEN, SEAL, SEAL_LEN};
 use crate::recovery::{self, SealedSegment, Tail};
 use crate::segment::{self, now_ns, INDEX_EXT, LOG_EXT, SEGMENT_HEADER_LEN};
+use crate::spare::{self, Preparing, Spare};
 use crate::sync::{ActiveFile, DurableListener, SyncFailure, SyncShared};
 
 /// The segment being appended to.
@@ -65,6 +66,29 @@ impl Active {
             path: Arc::new(path),
             file: Arc::new(file),
             map,
+            seed: header.seed,
+            position: SEGMENT_HEADER_LEN,
+            index,
+            last_timestamp: 0,
+            sealed: false,
+        })
+    }
+
+    /// Makes a prepared spare segment `base` (see [`segment::install`]).
+    fn from_spare(dir: &Path, base: u64, mut spare: Spare, config: &JournalConfig) -> Result<Self> {
+        let durable = config.durability != Durability::Never;
+        let header = segment::install(dir, base, &mut spare, durable)?;
+        let index = IndexWriter::create(
+            &segment::segment_path(dir, base, INDEX_EXT),
+            base,
+            header.seed,
+            index::capacity_for(header.size, config.index_interval),
+        )?;
+        Ok(Self {
+            base,
+            path: Arc::new(spare.path),
+            file: Arc::new(spare.file),
+            map: spare.map,
             seed: header.seed,
             position: SEGMENT_HEADER_LEN,
             index,
@@ -127,6 +151,10 @@ pub struct Journal {
     unsynced_sealed: Vec<ActiveFile>,
     shared: Arc<SyncShared>,
     syncer: Option<JoinHandle<()>>,
+    /// The next segment, being prepared in the background (see [`crate::spare`]).
+    preparing: Option<Preparing>,
+    /// A segment was renamed into place without a directory fsync (policy `Never`).
+    dir_unsynced: bool,
     report: OpenReport,
     _lock: DirLock,
 }
@@ -152,6 +180,13 @@ impl Journal {
             }
             None => (Active::create(&dir, 0, &config)?, 0),
         };
+        let mut active = active;
+        if config.durability == Durability::Never && !active.sealed {
+            // Under Never the active segment is prefaulted too (see `crate::spare`); past the
+            // valid prefix it is all zeros, which recovery has made sure of.
+            let from = active.position;
+            active.map.prefault_write(from).at(active.path.as_ref())?;
+        }
         clean::remove(&dir)?;
         let shared = Arc::new(SyncShared::new(active.active_file(), next_offset));
         let max_payload = config.max_payload();
@@ -165,6 +200,8 @@ impl Journal {
             unsynced_sealed: Vec::new(),
             shared,
             syncer: None,
+            preparing: None,
+            dir_unsynced: false,
             report: OpenReport {
                 scanned,
                 truncated,
@@ -175,6 +212,8 @@ impl Journal {
         };
         if journal.active.sealed {
             journal.rotate()?;
+        } else {
+            journal.start_preparing();
         }
         let period = match journal.config.durability {
             Durability::Interval(d) => Some(d),
@@ -287,7 +326,47 @@ impl Journal {
     pub fn sync(&mut self) -> Result<()> {
         self.since_sync = 0;
         self.sync_sealed()?;
-        self.shared.sync()
+        if self.config.durability == Durability::Never {
+            // The watermark only covers the page cache: sync the active file regardless, then
+            // the directory entries of segments installed without a sync.
+            self.shared.sync_forced()?;
+            if self.dir_unsynced {
+                if let Err(e) = sync_dir(&self.dir) {
+                    return Err(self.shared.fail(self.dir.clone(), e));
+                }
+                self.dir_unsynced = false;
+            }
+            Ok(())
+        } else {
+            self.shared.sync()
+        }
+    }
+
+    /// Starts preparing the next segment in the background.
+    fn start_preparing(&mut self) {
+        if self.preparing.is_none() {
+            let populate = self.config.durability == Durability::Never;
+            self.preparing = Preparing::start(&self.dir, self.config.segment_size, populate);
+        }
+    }
+
+    /// The prepared spare, waiting for it if needed; prepared here if that failed (so the error
+    /// is the current one: a full disk is an `Error::Preallocate` at rotation).
+    fn take_spare(&mut self) -> Result<Spare> {
+        let populate = self.config.durability == Durability::Never;
+        let ready = self.preparing.take().map(Preparing::wait);
+        match ready {
+            Some(Ok(spare)) if spare.map.len() as u64 == self.config.segment_size => Ok(spare),
+            _ => spare::prepare(&self.dir, self.config.segment_size, populate),
+        }
+    }
+
+    /// Waits for the background preparation and deletes the spare.
+    fn discard_spare(&mut self) {
+        if let Some(p) = self.preparing.take() {
+            let _ = p.wait();
+        }
+        let _ = fs::remove_file(spare::spare_path(&self.dir));
     }
 
     /// Syncs the segments sealed without a sync (policy `Never`).
@@ -323,7 +402,11 @@ impl Journal {
         } else {
             self.unsynced_sealed.push(active.active_file());
         }
-        let new = Active::create(&self.dir, self.next_offset, &self.config)?;
+        let spare = self.take_spare()?;
+        let new = Active::from_spare(&self.dir, self.next_offset, spare, &self.config)?;
+        if self.config.durability == Durability::Never {
+            self.dir_unsynced = true;
+        }
         self.shared.swap_active(new.active_file());
         let old = std::mem::replace(&mut self.active, new);
         self.sealed.push_back(SealedSegment {
@@ -332,6 +415,7 @@ impl Journal {
             last_timestamp: old.last_timestamp,
         });
         drop(old);
+        self.start_preparing();
         if self.config.retention.is_enabled() {
             if let Err(e) = self.apply_retention() {
                 tracing::warn!(error = %e, "journal retention failed; will retry at next rotation");
@@ -377,8 +461,8 @@ impl Journal {
     /// Makes everything durable, writes the clean-shutdown marker and releases the lock.
     pub fn close(mut self) -> Result<()> {
         self.stop_syncer();
-        self.sync_sealed()?;
-        self.shared.sync()?;
+        self.discard_spare();
+        self.sync()?;
         if let Err(e) = self.active.index.sync() {
             tracing::warn!(error = %e, "could not sync the index at close (it will be rebuilt)");
         }
@@ -459,5 +543,8 @@ impl Journal {
 impl Drop for Journal {
     fn drop(&mut self) {
         self.stop_syncer();
+        if let Some(p) = self.preparing.take() {
+            let _ = p.wait(); // like a crash: the spare stays for recovery to delete
+        }
     }
 }
