@@ -57,7 +57,10 @@ fn fill(dir: &std::path::Path, config: JournalConfig) {
         assert_eq!((rec.offset, rec.payload), (n, &payload_for(n)[..]));
         n += 1;
     }
-    report(&format!("FULL {appended} {n} {kind}"));
+    // The next segment is prepared in the background (a spare file): a full disk there surfaces
+    // here, at rotation, as `Error::Preallocate`, and leaves no half-made spare behind.
+    let spare_left = dir.join("next-segment.spare").exists();
+    report(&format!("FULL {appended} {n} {kind} spare_left={spare_left}"));
 }
 
 #[test]
@@ -156,6 +159,7 @@ fn a_full_tmpfs_is_an_error_at_rotation() {
         report.contains(&format!("errno Some({})", libc::ENOSPC)),
         "{report}"
     );
+    assert!(report.contains("spare_left=false"), "{report}");
 }
 
 #[test]
@@ -172,4 +176,5 @@ fn a_file_size_limit_is_an_error_at_rotation() {
         report.contains(&format!("errno Some({})", libc::EFBIG)),
         "{report}"
     );
+    assert!(report.contains("spare_left=false"), "{report}");
 }
