@@ -71,6 +71,23 @@ static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Tracks the calling thread, and makes it set up its lazily allocated per-thread state now,
 /// outside the window: parking_lot allocates a thread's parking data the first time it parks.
+/// Tracks the test's own thread until the returned guard drops. Declared after the
+/// `ONE_AT_A_TIME` guard, it untracks the thread before the next test may open its window: the
+/// test harness allocates on this thread after the test body returns (to send the result), and
+/// that must not count in the next test's window (it did, once in a CI run).
+fn track_test_thread() -> Untrack {
+    track_this_thread();
+    Untrack
+}
+
+struct Untrack;
+
+impl Drop for Untrack {
+    fn drop(&mut self) {
+        TRACKED.with(|t| t.set(false));
+    }
+}
+
 fn track_this_thread() {
     TRACKED.with(|t| t.set(true));
     let lock = parking_lot::Mutex::new(());
@@ -150,7 +167,7 @@ fn tick(i: i64) -> Tick {
 #[test]
 fn single_producer_publish_and_batch_publish_allocate_nothing() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    track_this_thread();
+    let _tracked = track_test_thread();
     let done = Arc::new(AtomicI64::new(-1));
     // Two threads: this one and one consumer, so yielding has a core each.
     let mut producer = build_single_producer(1024, Tick::default, YieldingWaitStrategy::new())
@@ -269,7 +286,7 @@ fn two_producers_and_blocking_consumers_allocate_nothing() {
 #[test]
 fn polling_allocates_nothing() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    track_this_thread();
+    let _tracked = track_test_thread();
     let mut producer = build_single_producer(64, Tick::default, BlockingWaitStrategy::new())
         .event_poller()
         .build()
@@ -305,7 +322,7 @@ fn polling_allocates_nothing() {
 fn the_counter_counts() {
     // The measurement itself works: an allocation on a tracked thread inside the window counts.
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    track_this_thread();
+    let _tracked = track_test_thread();
     let allocations = allocations_during(|| drop(std::hint::black_box(Box::new(1u64))), || true);
     assert_eq!(allocations, 1);
 }
