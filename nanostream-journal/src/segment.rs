@@ -15,8 +15,11 @@
 //! +60  u32      crc32 of bytes 0..60
 //! ```
 //!
-//! A segment is created as `<name>.tmp`, preallocated, given its header, fsynced, renamed into
-//! place and the directory fsynced, so a listed `.log` file always has a valid header.
+//! The first segment is created as `<name>.tmp`, preallocated, given its header, fsynced, renamed
+//! into place and the directory fsynced ([`create`]). Later ones are installed from a prepared
+//! spare ([`install`]): the same steps under the syncing policies; under `Durability::Never` the
+//! fsyncs wait for the next `sync`/`close`, so after a power loss the newest segment may lack its
+//! header (recovery drops it; see [`header_never_written`]).
 
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::FileExt;
