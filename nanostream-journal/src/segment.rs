@@ -235,10 +235,17 @@ pub(crate) fn install(dir: &Path, base: u64, spare: &mut Spare, durable: bool) -
 pub(crate) fn header_never_written(dir: &Path, base: u64) -> Result<bool> {
     let path = segment_path(dir, base, LOG_EXT);
     let file = File::open(&path).at(&path)?;
-    let mut b = [0u8; SEGMENT_HEADER_LEN];
-    let n = read_up_to(&file, &mut b).at(&path)?;
-    Ok(n == SEGMENT_HEADER_LEN && b.iter().all(|&x| x == 0))
+    // The header shares the first page with the first records, and the page cache writes whole
+    // pages: a header lost in a power loss takes the rest of its page with it. So only a first
+    // page that is zero throughout counts as "never written"; a zero header followed by non-zero
+    // bytes is damage, which `open` reports as a corrupt segment instead of it being dropped.
+    let mut page = [0u8; FIRST_PAGE];
+    let n = read_up_to(&file, &mut page).at(&path)?;
+    Ok(n >= SEGMENT_HEADER_LEN && page[..n].iter().all(|&x| x == 0))
 }
+
+/// The bytes checked by [`header_never_written`]: one page.
+const FIRST_PAGE: usize = 4096;
 
 /// Opens an existing segment and validates its header against its name.
 pub(crate) fn open(dir: &Path, base: u64, writable: bool) -> Result<(File, SegmentHeader)> {

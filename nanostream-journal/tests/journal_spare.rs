@@ -146,6 +146,25 @@ fn a_newest_segment_without_a_header_is_dropped() {
 }
 
 #[test]
+fn a_zeroed_header_in_front_of_records_is_reported_not_dropped() {
+    let tmp = TempDir::new("spare-zeroed-header");
+    drop(appended(tmp.path(), Durability::EveryBatch, 300));
+    let newest = *segment_bases(tmp.path()).last().expect("segments");
+    // Damage, not a lost page: the header is gone but records follow it in the same page, so
+    // dropping the segment would silently lose them.
+    let log = segment_file(tmp.path(), newest, "log");
+    let mut bytes = std::fs::read(&log).expect("read segment");
+    bytes[..64].fill(0);
+    std::fs::write(&log, &bytes).expect("zero the header only");
+    let err = Journal::open(tmp.path(), config(Durability::EveryBatch)).expect_err("must not open");
+    assert!(
+        matches!(err, nanostream_journal::Error::CorruptSegment { .. }),
+        "a damaged header is reported: {err}"
+    );
+    assert!(log.exists(), "the damaged segment is kept for inspection");
+}
+
+#[test]
 fn a_newest_segment_without_a_header_after_a_lost_seal_keeps_the_valid_prefix() {
     let tmp = TempDir::new("spare-no-header-no-seal");
     let j = appended(tmp.path(), Durability::Never, 300);
