@@ -62,6 +62,9 @@ pub struct JournalHandler<E, C> {
     filter: Option<fn(&E) -> bool>,
     failed: bool,
     error: Arc<Mutex<Option<Arc<Error>>>>,
+    /// The time the current batch reached the journal: one clock read per batch (the clock
+    /// costs ~24 ns here, a third of a 64-byte record's append).
+    batch_timestamp: u64,
     _events: PhantomData<fn(&E)>,
 }
 
@@ -143,6 +146,7 @@ impl<E, C: Codec<E>> JournalHandler<E, C> {
             filter: None,
             failed: false,
             error,
+            batch_timestamp: 0,
             _events: PhantomData,
         };
         (handler, handle)
@@ -180,6 +184,12 @@ impl<E, C: Codec<E>> JournalHandler<E, C> {
 }
 
 impl<E: 'static, C: Codec<E>> EventHandler<E> for JournalHandler<E, C> {
+    /// Reads the clock once for the batch: its records share the time it reached the journal,
+    /// as Kafka's log-append time is set per record batch.
+    fn on_batch_start(&mut self, _batch_size: i64, _queue_depth: i64) {
+        self.batch_timestamp = now_ns();
+    }
+
     fn on_event(&mut self, event: &E, sequence: i64, end_of_batch: bool) {
         if self.failed {
             panic!("journal handler stopped after an earlier error; event {sequence} not journaled");
@@ -195,7 +205,9 @@ impl<E: 'static, C: Codec<E>> EventHandler<E> for JournalHandler<E, C> {
             let codec = &self.codec;
             let len = codec.encoded_len(event);
             journal
-                .append_inner(now_ns(), len, Some(sequence), |buf| codec.encode(event, buf))
+                .append_inner(self.batch_timestamp, len, Some(sequence), |buf| {
+                    codec.encode(event, buf)
+                })
                 .map(drop)
         } else {
             journal.set_mark(sequence);

@@ -35,10 +35,14 @@ pub(crate) const fn record_span(payload_len: usize) -> usize {
 
 /// The record checksum.
 pub(crate) fn checksum(seed: u64, sequence: u64, timestamp: u64, payload: &[u8]) -> u32 {
+    // One update for the 24 bytes of fixed fields: crc32fast pays a set-up per `update`, which
+    // three 8-byte updates paid three times on every record.
+    let mut fixed = [0u8; 24];
+    fixed[..8].copy_from_slice(&seed.to_le_bytes());
+    fixed[8..16].copy_from_slice(&sequence.to_le_bytes());
+    fixed[16..].copy_from_slice(&timestamp.to_le_bytes());
     let mut h = crc32fast::Hasher::new();
-    h.update(&seed.to_le_bytes());
-    h.update(&sequence.to_le_bytes());
-    h.update(&timestamp.to_le_bytes());
+    h.update(&fixed);
     h.update(payload);
     h.finalize()
 }
