@@ -152,19 +152,7 @@ fn new_seed(base: u64) -> u64 {
 pub(crate) fn create(dir: &Path, base: u64, size: u64) -> Result<(File, SegmentHeader)> {
     let path = segment_path(dir, base, LOG_EXT);
     let tmp = path.with_extension("log.tmp");
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&tmp)
-        .at(&tmp)?;
-    let result = (|| {
-        preallocate(&file, size).map_err(|source| Error::Preallocate {
-            path: path.clone(),
-            size,
-            source,
-        })?;
+    create_preallocated(&tmp, &path, size, |file| {
         let header = SegmentHeader {
             base,
             seed: new_seed(base),
@@ -182,12 +170,37 @@ pub(crate) fn create(dir: &Path, base: u64, size: u64) -> Result<(File, SegmentH
             source,
         })?;
         Ok(header)
-    })();
+    })
+}
+
+/// Creates `path` (replacing any old file), preallocates `size` bytes and runs `init` on it.
+/// When any step fails the file is removed, so a failed creation leaves nothing behind; a
+/// preallocation failure (a full disk) is reported as [`Error::Preallocate`] for `reported_as`.
+pub(crate) fn create_preallocated<T>(
+    path: &Path,
+    reported_as: &Path,
+    size: u64,
+    init: impl FnOnce(&File) -> Result<T>,
+) -> Result<(File, T)> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .at(path)?;
+    let result = preallocate(&file, size)
+        .map_err(|source| Error::Preallocate {
+            path: reported_as.to_path_buf(),
+            size,
+            source,
+        })
+        .and_then(|()| init(&file));
     match result {
-        Ok(header) => Ok((file, header)),
+        Ok(value) => Ok((file, value)),
         Err(e) => {
             drop(file);
-            let _ = fs::remove_file(&tmp);
+            let _ = fs::remove_file(path);
             Err(e)
         }
     }

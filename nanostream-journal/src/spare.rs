@@ -11,13 +11,13 @@
 //! write-protected again, so its next write faults anyway. The syncing policies sync the new
 //! segment at rotation, so prefaulting would cost them a segment of zeros and save nothing.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
 use crate::error::{Error, IoContext, Result};
-use crate::fs::preallocate;
 use crate::mapping::Mapping;
+use crate::segment::create_preallocated;
 
 /// Name of the spare segment file.
 pub(crate) const SPARE_FILE: &str = "next-segment.spare";
@@ -39,33 +39,14 @@ pub(crate) fn spare_path(dir: &Path) -> PathBuf {
 /// On failure nothing is left behind.
 pub(crate) fn prepare(dir: &Path, size: u64, populate: bool) -> Result<Spare> {
     let path = spare_path(dir);
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&path)
-        .at(&path)?;
-    let result = (|| {
-        preallocate(&file, size).map_err(|source| Error::Preallocate {
-            path: path.clone(),
-            size,
-            source,
-        })?;
-        let mut map = Mapping::read_write(&file).at(&path)?;
+    let (file, map) = create_preallocated(&path, &path, size, |file| {
+        let mut map = Mapping::read_write(file).at(&path)?;
         if populate {
             map.prefault_write(0).at(&path)?;
         }
         Ok(map)
-    })();
-    match result {
-        Ok(map) => Ok(Spare { path, file, map }),
-        Err(e) => {
-            drop(file);
-            let _ = fs::remove_file(&path);
-            Err(e)
-        }
-    }
+    })?;
+    Ok(Spare { path, file, map })
 }
 
 /// A spare being prepared on a background thread.
