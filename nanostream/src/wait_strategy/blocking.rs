@@ -61,12 +61,8 @@ impl BlockingWaitStrategy {
         let mut backoff = SpinThenYield::new(SPIN_BEFORE_PARK);
         let mut yields = 0;
         loop {
-            let available = dependents.get();
-            if available >= sequence {
-                return Ok(available);
-            }
-            if alert.is_raised() {
-                return Err(WaitError::Alerted);
+            if let Some(result) = super::ready(sequence, dependents, alert) {
+                return result;
             }
             if backoff.is_yielding() {
                 if yields == YIELDS_BEFORE_PARK {

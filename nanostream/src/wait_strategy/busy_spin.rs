@@ -21,12 +21,8 @@ impl WaitStrategy for BusySpinWaitStrategy {
         alert: &Alert,
     ) -> Result<i64, WaitError> {
         loop {
-            let available = dependents.get();
-            if available >= sequence {
-                return Ok(available);
-            }
-            if alert.is_raised() {
-                return Err(WaitError::Alerted);
+            if let Some(result) = super::ready(sequence, dependents, alert) {
+                return result;
             }
             sync::spin_loop();
         }

@@ -97,6 +97,24 @@ pub trait WaitStrategy: Send + Sync + 'static {
     }
 }
 
+/// The check at the head of every wait: `Some(Ok(available))` once the dependents have reached
+/// `sequence`, `Some(Err(Alerted))` once the alert is raised, `None` to keep waiting.
+#[inline(always)]
+pub(crate) fn ready(
+    sequence: i64,
+    dependents: &DependentSequences,
+    alert: &Alert,
+) -> Option<Result<i64, WaitError>> {
+    let available = dependents.get();
+    if available >= sequence {
+        Some(Ok(available))
+    } else if alert.is_raised() {
+        Some(Err(WaitError::Alerted))
+    } else {
+        None
+    }
+}
+
 impl<W: WaitStrategy> WaitStrategy for crate::sync::Arc<W> {
     #[inline(always)]
     fn wait_for(

@@ -47,12 +47,8 @@ impl WaitStrategy for PhasedBackoffWaitStrategy {
         let mut yielding = false;
         let mut counter = 0u32;
         loop {
-            let available = dependents.get();
-            if available >= sequence {
-                return Ok(available);
-            }
-            if alert.is_raised() {
-                return Err(WaitError::Alerted);
+            if let Some(result) = super::ready(sequence, dependents, alert) {
+                return result;
             }
             counter = counter.wrapping_add(1);
             // While spinning, read the clock only every 1000 turns (it costs more than a turn);

@@ -45,12 +45,8 @@ impl WaitStrategy for SleepingWaitStrategy {
     ) -> Result<i64, WaitError> {
         let mut counter = self.retries;
         loop {
-            let available = dependents.get();
-            if available >= sequence {
-                return Ok(available);
-            }
-            if alert.is_raised() {
-                return Err(WaitError::Alerted);
+            if let Some(result) = super::ready(sequence, dependents, alert) {
+                return result;
             }
             if counter > self.retries / 2 {
                 counter -= 1;

@@ -42,12 +42,8 @@ impl WaitStrategy for YieldingWaitStrategy {
     ) -> Result<i64, WaitError> {
         let mut counter = self.spin_tries;
         loop {
-            let available = dependents.get();
-            if available >= sequence {
-                return Ok(available);
-            }
-            if alert.is_raised() {
-                return Err(WaitError::Alerted);
+            if let Some(result) = super::ready(sequence, dependents, alert) {
+                return result;
             }
             if counter == 0 {
                 sync::yield_now();
