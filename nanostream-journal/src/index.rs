@@ -15,8 +15,8 @@ use std::fs::{self, File, OpenOptions};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoContext, Result};
-use crate::fs::preallocate;
 use crate::mapping::Mapping;
+use crate::segment::create_preallocated;
 use crate::segment::SEGMENT_HEADER_LEN;
 
 const MAGIC: &[u8; 8] = b"NSJIDX01";
@@ -144,21 +144,12 @@ pub(crate) struct IndexWriter {
 impl IndexWriter {
     /// Creates (or replaces) the index file for a segment, empty.
     pub(crate) fn create(path: &Path, base: u64, seed: u64, cap: u32) -> Result<Self> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path)
-            .at(path)?;
         let len = (HEADER_LEN + cap as usize * ENTRY_LEN) as u64;
-        preallocate(&file, len).map_err(|source| Error::Preallocate {
-            path: path.to_path_buf(),
-            size: len,
-            source,
+        let (file, map) = create_preallocated(path, path, len, |file| {
+            let mut map = Mapping::read_write(file).at(path)?;
+            map.write(0, &encode_header(base, seed, cap));
+            Ok(map)
         })?;
-        let mut map = Mapping::read_write(&file).at(path)?;
-        map.write(0, &encode_header(base, seed, cap));
         Ok(Self {
             path: path.to_path_buf(),
             _file: file,

@@ -7,7 +7,7 @@ use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use common::{payload_for, segment_bases, segment_file, Rng, TempDir};
+use common::{assert_prefix, payload_for, segment_bases, segment_file, Rng, TempDir};
 use nanostream_journal::{inspect, Error, Journal, JournalConfig, JournalReader};
 
 const HEADER: u64 = nanostream_journal::SEGMENT_HEADER_LEN as u64;
@@ -18,18 +18,6 @@ fn span(len: usize) -> u64 {
 
 fn config() -> JournalConfig {
     JournalConfig::new().segment_size(64 << 10).index_interval(512)
-}
-
-/// Reads every record and checks offsets are contiguous from 0 and payloads are the expected.
-fn assert_prefix(dir: &Path, expected: u64) {
-    let mut r = JournalReader::open(dir).expect("reader");
-    let mut n = 0;
-    while let Some(rec) = r.read_next().expect("read") {
-        assert_eq!(rec.offset, n, "offsets are contiguous");
-        assert_eq!(rec.payload, &payload_for(n)[..], "payload of offset {n}");
-        n += 1;
-    }
-    assert_eq!(n, expected, "exactly the valid prefix");
 }
 
 fn overwrite(path: &Path, at: u64, bytes: &[u8]) {

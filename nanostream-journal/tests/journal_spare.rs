@@ -9,8 +9,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{payload_for, segment_bases, segment_file, wait_until, TempDir};
-use nanostream_journal::{inspect, Durability, Journal, JournalConfig, JournalReader, Retention};
+use common::{assert_prefix, payload_for, segment_bases, segment_file, wait_until, TempDir};
+use nanostream_journal::{inspect, Durability, Journal, JournalConfig, Retention};
 
 const SPARE: &str = "next-segment.spare";
 const WAIT: Duration = Duration::from_secs(30);
@@ -20,17 +20,6 @@ fn config(durability: Durability) -> JournalConfig {
         .segment_size(8192)
         .index_interval(256)
         .durability(durability)
-}
-
-fn assert_prefix(dir: &Path, expected: u64) {
-    let mut r = JournalReader::open(dir).expect("reader");
-    let mut n = 0;
-    while let Some(rec) = r.read_next().expect("read") {
-        assert_eq!(rec.offset, n, "offsets are contiguous");
-        assert_eq!(rec.payload, &payload_for(n)[..], "payload of offset {n}");
-        n += 1;
-    }
-    assert_eq!(n, expected, "exactly the valid prefix");
 }
 
 /// Appends `n` records (committing every 10) and returns the journal, as a crash would leave it

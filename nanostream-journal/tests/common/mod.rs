@@ -165,3 +165,15 @@ impl Drop for KillOnDrop {
 pub fn tagged<'a>(line: &'a str, tag: &str) -> Option<&'a str> {
     line.find(tag).map(|i| &line[i + tag.len()..])
 }
+
+/// Reads every record and checks offsets are contiguous from 0 and payloads are the expected.
+pub fn assert_prefix(dir: &Path, expected: u64) {
+    let mut r = nanostream_journal::JournalReader::open(dir).expect("reader");
+    let mut n = 0;
+    while let Some(rec) = r.read_next().expect("read") {
+        assert_eq!(rec.offset, n, "offsets are contiguous");
+        assert_eq!(rec.payload, &payload_for(n)[..], "payload of offset {n}");
+        n += 1;
+    }
+    assert_eq!(n, expected, "exactly the valid prefix");
+}
