@@ -4,7 +4,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::barrier::SequenceBarrier;
 use crate::sequence::Sequence;
-use crate::sequencer::PublishedSequence;
 use crate::sync::Arc;
 use crate::wait_strategy::{WaitError, WaitStrategy};
 use crate::RingBuffer;
@@ -54,18 +53,18 @@ impl std::error::Error for PollError {}
 /// producer.shutdown().unwrap();
 /// assert_eq!(poller.poll().err(), Some(PollError::Shutdown));
 /// ```
-pub struct EventPoller<E, W: WaitStrategy, P: PublishedSequence> {
+pub struct EventPoller<E, W: WaitStrategy> {
     ring: Arc<RingBuffer<E>>,
-    barrier: SequenceBarrier<W, P>,
+    barrier: SequenceBarrier<W>,
     sequence: Arc<Sequence>,
     wait_strategy: Arc<W>,
     detached: std::sync::Arc<AtomicBool>,
 }
 
-impl<E, W: WaitStrategy, P: PublishedSequence> EventPoller<E, W, P> {
+impl<E, W: WaitStrategy> EventPoller<E, W> {
     pub(crate) fn new(
         ring: Arc<RingBuffer<E>>,
-        barrier: SequenceBarrier<W, P>,
+        barrier: SequenceBarrier<W>,
         sequence: Arc<Sequence>,
         wait_strategy: Arc<W>,
         detached: std::sync::Arc<AtomicBool>,
@@ -121,7 +120,7 @@ impl<E, W: WaitStrategy, P: PublishedSequence> EventPoller<E, W, P> {
     }
 }
 
-impl<E, W: WaitStrategy, P: PublishedSequence> Drop for EventPoller<E, W, P> {
+impl<E, W: WaitStrategy> Drop for EventPoller<E, W> {
     /// Detaches the poller: a small thread keeps releasing events on its behalf (exactly as far
     /// as its barrier allows) until the pipeline stops, so neither producers nor later stages
     /// wait forever on a consumer nobody drives. The thread waits with the pipeline's wait
@@ -144,8 +143,8 @@ impl<E, W: WaitStrategy, P: PublishedSequence> Drop for EventPoller<E, W, P> {
 }
 
 /// Moves `sequence` along with everything its barrier makes available, until the alert.
-fn release_until_halted<W: WaitStrategy, P: PublishedSequence>(
-    barrier: &SequenceBarrier<W, P>,
+fn release_until_halted<W: WaitStrategy>(
+    barrier: &SequenceBarrier<W>,
     sequence: &Sequence,
     wait_strategy: &W,
 ) {
@@ -161,7 +160,7 @@ fn release_until_halted<W: WaitStrategy, P: PublishedSequence>(
     }
 }
 
-impl<E, W: WaitStrategy, P: PublishedSequence> std::fmt::Debug for EventPoller<E, W, P> {
+impl<E, W: WaitStrategy> std::fmt::Debug for EventPoller<E, W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EventPoller")
             .field("sequence", &self.sequence.get())

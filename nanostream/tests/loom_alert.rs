@@ -13,19 +13,18 @@ use loom::sync::Arc;
 use loom::thread;
 use nanostream::{
     Alert, AvailabilityBuffer, BlockingWaitStrategy, BusySpinWaitStrategy, ClaimError, DependentSequences,
-    MultiProducerSequencer, Sequence, SequenceBarrier, SingleProducerSequencer, SinglePublished, WaitError,
-    WaitStrategy, YieldingWaitStrategy,
+    MultiProducerSequencer, Sequence, SequenceBarrier, SingleProducerSequencer, WaitError, WaitStrategy,
+    YieldingWaitStrategy,
 };
 
-/// A barrier over `cursor` (which no one advances in the alert models) with `wait`.
+/// A first-stage barrier over the publication `flags` with `wait`.
 fn barrier_over<W: WaitStrategy>(
-    cursor: &Arc<Sequence>,
+    flags: &AvailabilityBuffer,
     wait: &Arc<W>,
     alert: &Arc<Alert>,
-) -> SequenceBarrier<W, SinglePublished> {
+) -> SequenceBarrier<W> {
     SequenceBarrier::new(
-        DependentSequences::new(vec![cursor.clone()]),
-        SinglePublished,
+        DependentSequences::published(flags.clone(), Vec::new()),
         wait.clone(),
         alert.clone(),
     )
@@ -39,8 +38,8 @@ fn blocking_wait_returns_alerted_after_barrier_alert() {
     loom::model(|| {
         let wait = Arc::new(BlockingWaitStrategy::new());
         let alert = Arc::new(Alert::new());
-        let cursor = Arc::new(Sequence::default());
-        let barrier = Arc::new(barrier_over(&cursor, &wait, &alert));
+        let flags = AvailabilityBuffer::new(4); // no one publishes in the alert models
+        let barrier = Arc::new(barrier_over(&flags, &wait, &alert));
 
         let consumer = {
             let barrier = barrier.clone();
@@ -59,8 +58,8 @@ fn yielding_wait_returns_alerted_after_raise() {
     loom::model(|| {
         let wait = Arc::new(YieldingWaitStrategy::with_spin_tries(1));
         let alert = Arc::new(Alert::new());
-        let cursor = Arc::new(Sequence::default());
-        let barrier = barrier_over(&cursor, &wait, &alert);
+        let flags = AvailabilityBuffer::new(4); // no one publishes in the alert models
+        let barrier = barrier_over(&flags, &wait, &alert);
 
         let consumer = thread::spawn(move || barrier.wait_for(0));
         alert.raise();
@@ -79,13 +78,7 @@ fn wait_on_claimed_but_unpublished_slot_returns_alerted() {
         let alert = Arc::new(Alert::new());
         let consumed = Arc::new(Sequence::default());
         let sequencer = MultiProducerSequencer::new(4, vec![consumed], wait.clone(), alert.clone());
-        let available: Arc<AvailabilityBuffer> = sequencer.availability().clone();
-        let barrier = Arc::new(SequenceBarrier::new(
-            DependentSequences::new(vec![sequencer.cursor_sequence().clone()]),
-            available,
-            wait,
-            alert,
-        ));
+        let barrier = Arc::new(barrier_over(sequencer.availability(), &wait, &alert));
 
         let consumer = {
             let barrier = barrier.clone();
@@ -148,7 +141,7 @@ fn blocking_consumer_is_woken_by_single_producer_publish() {
         let alert = Arc::new(Alert::new());
         let consumed = Arc::new(Sequence::default());
         let mut sequencer = SingleProducerSequencer::new(4, vec![consumed], wait.clone(), alert.clone());
-        let barrier = barrier_over(sequencer.cursor_sequence(), &wait, &alert);
+        let barrier = barrier_over(sequencer.availability(), &wait, &alert);
 
         let consumer = thread::spawn(move || barrier.wait_for(0));
         let sequence = sequencer.next().unwrap();
@@ -157,8 +150,8 @@ fn blocking_consumer_is_woken_by_single_producer_publish() {
     });
 }
 
-/// No lost wake-up with the multi-producer sequencer: the cursor moves at the claim (which does
-/// not signal) and the slot becomes readable at the publish (which does).
+/// No lost wake-up with the multi-producer sequencer: the claim does not signal, and the slot
+/// becomes readable at the publish, which does.
 #[test]
 fn blocking_consumer_is_woken_by_multi_producer_publish() {
     loom::model(|| {
@@ -166,13 +159,7 @@ fn blocking_consumer_is_woken_by_multi_producer_publish() {
         let alert = Arc::new(Alert::new());
         let consumed = Arc::new(Sequence::default());
         let sequencer = MultiProducerSequencer::new(4, vec![consumed], wait.clone(), alert.clone());
-        let available: Arc<AvailabilityBuffer> = sequencer.availability().clone();
-        let barrier = SequenceBarrier::new(
-            DependentSequences::new(vec![sequencer.cursor_sequence().clone()]),
-            available,
-            wait,
-            alert,
-        );
+        let barrier = barrier_over(sequencer.availability(), &wait, &alert);
 
         let consumer = thread::spawn(move || barrier.wait_for(0));
         let sequence = sequencer.next().unwrap();

@@ -10,7 +10,7 @@ use loom::sync::Arc;
 use loom::thread;
 use nanostream::{
     Alert, BusySpinWaitStrategy, ClaimError, DependentSequences, Sequence, SequenceBarrier,
-    SingleProducerSequencer, SinglePublished,
+    SingleProducerSequencer,
 };
 
 /// Ring size: tiny, so three events already lap it.
@@ -56,8 +56,7 @@ fn publish_wraps_and_consumer_sees_every_event_in_order() {
         let mut sequencer =
             SingleProducerSequencer::new(SIZE, vec![consumed.clone()], wait.clone(), alert.clone());
         let barrier = SequenceBarrier::new(
-            DependentSequences::new(vec![sequencer.cursor_sequence().clone()]),
-            SinglePublished,
+            DependentSequences::published(sequencer.availability().clone(), Vec::new()),
             wait,
             alert,
         );
@@ -109,13 +108,13 @@ fn try_next_on_full_ring_respects_the_consumer() {
             slots.write(sequence, payload(sequence));
         }
         sequencer.publish_range(0, hi);
-        let cursor = sequencer.cursor_sequence().clone();
+        let flags = sequencer.availability().clone();
 
         let consumer = {
             let slots = slots.clone();
             let consumed = consumed.clone();
             thread::spawn(move || {
-                assert_eq!(cursor.get(), hi);
+                assert_eq!(flags.highest_published(0, hi), hi);
                 assert_eq!(slots.read(0), payload(0));
                 consumed.set(0);
             })

@@ -11,7 +11,6 @@ mod multi;
 mod single;
 
 pub use batch::BatchIter;
-pub use multi::MultiEventPoller;
 pub use multi::MultiProducer;
 pub use single::SingleProducer;
 

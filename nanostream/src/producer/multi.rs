@@ -10,12 +10,9 @@ use crate::error::{ClaimError, ShutdownError};
 use crate::monitor::PipelineMonitor;
 use crate::pipeline::Pipeline;
 use crate::poller::EventPoller;
-use crate::sequencer::{AvailabilityBuffer, MultiProducerSequencer};
+use crate::sequencer::MultiProducerSequencer;
 use crate::sync::Arc;
 use crate::{RingBuffer, WaitStrategy};
-
-/// The event pollers of a multi-producer pipeline.
-pub type MultiEventPoller<E, W> = EventPoller<E, W, Arc<AvailabilityBuffer>>;
 
 /// Publishes into a pipeline from any number of threads: clone it, one clone per thread.
 ///
@@ -35,7 +32,7 @@ struct Control<E, W: WaitStrategy> {
     pipeline: Mutex<Option<Pipeline<W>>>,
     outcome: Mutex<Option<Result<(), ShutdownError>>>,
     finished: Condvar,
-    pollers: Mutex<Vec<MultiEventPoller<E, W>>>,
+    pollers: Mutex<Vec<EventPoller<E, W>>>,
     monitor: PipelineMonitor,
 }
 
@@ -49,7 +46,7 @@ impl<E, W: WaitStrategy> MultiProducer<E, W> {
         ring: Arc<RingBuffer<E>>,
         sequencer: MultiProducerSequencer<W>,
         pipeline: Pipeline<W>,
-        pollers: Vec<MultiEventPoller<E, W>>,
+        pollers: Vec<EventPoller<E, W>>,
         monitor: PipelineMonitor,
     ) -> Self {
         Self {
@@ -162,7 +159,7 @@ impl<E, W: WaitStrategy> MultiProducer<E, W> {
 
     /// The event pollers added with [`Builder::event_poller`](crate::Builder::event_poller), in
     /// the order they were added (empty after the first call on any clone).
-    pub fn take_event_pollers(&mut self) -> Vec<MultiEventPoller<E, W>> {
+    pub fn take_event_pollers(&mut self) -> Vec<EventPoller<E, W>> {
         std::mem::take(&mut *self.control.pollers.lock())
     }
 

@@ -34,7 +34,7 @@ pub struct MultiProducerSequencer<W> {
     size: i64,
     cursor: Arc<Sequence>,
     gating_cache: Sequence,
-    available: Arc<AvailabilityBuffer>,
+    available: AvailabilityBuffer,
     gating: Box<[Arc<Sequence>]>,
     wait_strategy: Arc<W>,
     alert: Arc<Alert>,
@@ -47,7 +47,7 @@ impl<W: WaitStrategy> MultiProducerSequencer<W> {
         Self::with_parts(
             size,
             Arc::new(Sequence::default()),
-            Arc::new(AvailabilityBuffer::new(size)),
+            AvailabilityBuffer::new(size),
             gating,
             wait_strategy,
             alert,
@@ -57,7 +57,7 @@ impl<W: WaitStrategy> MultiProducerSequencer<W> {
     pub(crate) fn with_parts(
         size: usize,
         cursor: Arc<Sequence>,
-        available: Arc<AvailabilityBuffer>,
+        available: AvailabilityBuffer,
         gating: Vec<Arc<Sequence>>,
         wait_strategy: Arc<W>,
         alert: Arc<Alert>,
@@ -74,13 +74,13 @@ impl<W: WaitStrategy> MultiProducerSequencer<W> {
         }
     }
 
-    /// The claim cursor, shared with consumers.
+    /// The claim cursor (producers share it; consumers wait on the slots' flags instead).
     pub fn cursor_sequence(&self) -> &Arc<Sequence> {
         &self.cursor
     }
 
     /// The per-slot publication flags, shared with consumers.
-    pub fn availability(&self) -> &Arc<AvailabilityBuffer> {
+    pub fn availability(&self) -> &AvailabilityBuffer {
         &self.available
     }
 
@@ -181,9 +181,7 @@ impl<W: WaitStrategy> MultiProducerSequencer<W> {
     /// Publishes `low..=high`.
     #[inline]
     pub fn publish_range(&self, low: i64, high: i64) {
-        for sequence in low..=high {
-            self.available.set_available(sequence);
-        }
+        self.available.set_range_available(low, high);
         self.wait_strategy.signal();
     }
 
