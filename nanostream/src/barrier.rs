@@ -1,28 +1,21 @@
 //! [`SequenceBarrier`]: what a consumer waits on before it reads events.
 
 use crate::sequence::{minimum_sequence, Sequence};
-use crate::sequencer::AvailabilityBuffer;
-use crate::sync::Arc;
+use crate::sequencer::PublishedSequence;
+use crate::sync::{self, Arc};
 use crate::wait_strategy::{WaitError, WaitStrategy};
 use crate::Alert;
 
-/// What a consumer must wait for before it reads an event.
-///
-/// - A first-stage consumer waits for the producers to publish: it reads the publication flags
-///   in the ring's slots ([`published`](Self::published)), plus any extra sequence the user gated
-///   the stage on. It never reads the producer's cursor, whose cache line would otherwise move
-///   between cores on every publish (see [`AvailabilityBuffer`] for the measurement).
-/// - A later consumer waits for every upstream consumer ([`new`](Self::new)): an event an
-///   upstream consumer has finished is published.
+/// The sequences a consumer must wait for: the producer's cursor for a first-stage consumer, or
+/// the sequences of every upstream consumer (plus any extra sequence the user gated the stage
+/// on) for a later one.
 #[derive(Debug, Clone)]
 pub struct DependentSequences {
-    published: Option<AvailabilityBuffer>,
     sequences: Box<[Arc<Sequence>]>,
 }
 
 impl DependentSequences {
-    /// Depends on `sequences` (upstream consumers, or any sequence that only ever covers
-    /// published events).
+    /// Depends on `sequences`.
     ///
     /// # Panics
     /// When `sequences` is empty: a consumer that depends on nothing could read unpublished slots.
@@ -32,57 +25,21 @@ impl DependentSequences {
             "a consumer depends on at least one sequence"
         );
         Self {
-            published: None,
             sequences: sequences.into_boxed_slice(),
         }
     }
 
-    /// Depends on publication, read from `flags`, and on every sequence in `also`.
-    pub fn published(flags: AvailabilityBuffer, also: Vec<Arc<Sequence>>) -> Self {
-        Self {
-            published: Some(flags),
-            sequences: also.into_boxed_slice(),
-        }
-    }
-
-    /// The highest sequence that may be read now, if `sequence` may be: every sequence from
-    /// `sequence` to the returned one is published and passed by every dependent sequence.
-    /// Anything below `sequence` means `sequence` may not be read yet.
+    /// The minimum of the dependent sequences: the highest sequence every one of them has
+    /// reached.
     #[inline(always)]
-    pub fn available(&self, sequence: i64) -> i64 {
-        let Some(flags) = &self.published else {
-            return self.minimum();
-        };
-        if !flags.is_available(sequence) {
-            return sequence - 1;
+    pub fn get(&self) -> i64 {
+        if let [only] = &*self.sequences {
+            return only.get();
         }
-        let bound = self.minimum();
-        if bound < sequence {
-            return bound;
-        }
-        // Take every published event up to the dependents (at most a lap: flags further on
-        // are last lap's) as one batch. The scan reads the flags in the lines the consumer is
-        // about to read anyway.
-        let lap_end = sequence + flags.size() as i64 - 1;
-        flags.highest_published(sequence + 1, bound.min(lap_end))
+        minimum_sequence(&self.sequences, i64::MAX)
     }
 
-    /// The minimum of the dependent sequences (`i64::MAX` when there are none).
-    #[inline(always)]
-    fn minimum(&self) -> i64 {
-        match &*self.sequences {
-            [] => i64::MAX,
-            [only] => only.get(),
-            many => minimum_sequence(many, i64::MAX),
-        }
-    }
-
-    /// The publication flags depended on, for a first-stage consumer.
-    pub fn publication(&self) -> Option<&AvailabilityBuffer> {
-        self.published.as_ref()
-    }
-
-    /// The sequences depended on (besides publication).
+    /// The sequences depended on.
     pub fn sequences(&self) -> &[Arc<Sequence>] {
         &self.sequences
     }
@@ -94,17 +51,25 @@ impl DependentSequences {
 /// consumer has finished with it, returning the highest sequence that is (so the consumer can
 /// take everything up to it as one batch). It returns [`WaitError::Alerted`] once the pipeline's
 /// [`Alert`] is raised.
-pub struct SequenceBarrier<W> {
+pub struct SequenceBarrier<W, P> {
     dependents: DependentSequences,
+    published: P,
     wait_strategy: Arc<W>,
     alert: Arc<Alert>,
 }
 
-impl<W: WaitStrategy> SequenceBarrier<W> {
-    /// A barrier that waits for `dependents` with `wait_strategy` and stops on `alert`.
-    pub fn new(dependents: DependentSequences, wait_strategy: Arc<W>, alert: Arc<Alert>) -> Self {
+impl<W: WaitStrategy, P: PublishedSequence> SequenceBarrier<W, P> {
+    /// A barrier that waits for `dependents` with `wait_strategy`, reads publication through
+    /// `published` and stops on `alert`.
+    pub fn new(
+        dependents: DependentSequences,
+        published: P,
+        wait_strategy: Arc<W>,
+        alert: Arc<Alert>,
+    ) -> Self {
         Self {
             dependents,
+            published,
             wait_strategy,
             alert,
         }
@@ -113,15 +78,32 @@ impl<W: WaitStrategy> SequenceBarrier<W> {
     /// Waits until `sequence` is available; returns the highest available sequence (`>= sequence`).
     #[inline]
     pub fn wait_for(&self, sequence: i64) -> Result<i64, WaitError> {
-        self.wait_strategy
-            .wait_for(sequence, &self.dependents, &self.alert)
+        loop {
+            let available = self
+                .wait_strategy
+                .wait_for(sequence, &self.dependents, &self.alert)?;
+            let highest = self.published.highest_published(sequence, available);
+            if highest >= sequence {
+                return Ok(highest);
+            }
+            // Claimed by a producer that has not published it yet: that producer is between
+            // its claim and its publish, a few instructions unless it was preempted.
+            if self.alert.is_raised() {
+                return Err(WaitError::Alerted);
+            }
+            sync::yield_now();
+        }
     }
 
     /// The highest sequence available now, without waiting (`sequence - 1` when `sequence` is
     /// not available).
     #[inline]
     pub fn available_now(&self, sequence: i64) -> i64 {
-        self.dependents.available(sequence).max(sequence - 1)
+        let available = self.dependents.get();
+        if available < sequence {
+            return sequence - 1;
+        }
+        self.published.highest_published(sequence, available)
     }
 
     /// Raises the pipeline's alert and wakes every waiter.
@@ -145,17 +127,18 @@ impl<W: WaitStrategy> SequenceBarrier<W> {
     }
 }
 
-impl<W> Clone for SequenceBarrier<W> {
+impl<W, P: Clone> Clone for SequenceBarrier<W, P> {
     fn clone(&self) -> Self {
         Self {
             dependents: self.dependents.clone(),
+            published: self.published.clone(),
             wait_strategy: self.wait_strategy.clone(),
             alert: self.alert.clone(),
         }
     }
 }
 
-impl<W> std::fmt::Debug for SequenceBarrier<W> {
+impl<W, P> std::fmt::Debug for SequenceBarrier<W, P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SequenceBarrier")
             .field("dependents", &self.dependents.sequences.len())

@@ -12,7 +12,9 @@ use crate::poller::EventPoller;
 use crate::processor::{BatchEventProcessor, Failure};
 use crate::producer::{MultiProducer, SingleProducer};
 use crate::sequence::Sequence;
-use crate::sequencer::{AvailabilityBuffer, MultiProducerSequencer, SingleProducerSequencer};
+use crate::sequencer::{
+    AvailabilityBuffer, MultiProducerSequencer, PublishedSequence, SingleProducerSequencer, SinglePublished,
+};
 use crate::sync::Arc;
 use crate::{Alert, RingBuffer, WaitStrategy};
 
@@ -86,9 +88,16 @@ pub struct Single;
 pub struct Multi;
 
 /// The producer flavour of a builder: [`Single`] or [`Multi`].
-pub trait ProducerKind: sealed::Sealed {}
-impl ProducerKind for Single {}
-impl ProducerKind for Multi {}
+pub trait ProducerKind: sealed::Sealed {
+    /// How this flavour's consumers see what is published.
+    type Published: PublishedSequence;
+}
+impl ProducerKind for Single {
+    type Published = SinglePublished;
+}
+impl ProducerKind for Multi {
+    type Published = Arc<AvailabilityBuffer>;
+}
 mod sealed {
     pub trait Sealed {}
     impl Sealed for super::Single {}
@@ -96,37 +105,37 @@ mod sealed {
 }
 
 type ThreadBody = Box<dyn FnOnce() -> Result<(), Failure> + Send>;
-type StartProcessor<E, W> = Box<dyn FnOnce(Parts<E, W>) -> ThreadBody>;
+type StartProcessor<E, W, P> = Box<dyn FnOnce(Parts<E, W, P>) -> ThreadBody>;
 
 /// What a processor is made from at `build`.
-struct Parts<E, W> {
+struct Parts<E, W, P> {
     name: String,
     ring: Arc<RingBuffer<E>>,
-    barrier: SequenceBarrier<W>,
+    barrier: SequenceBarrier<W, P>,
     sequence: Arc<Sequence>,
 }
 
-enum Kind<E, W> {
+enum Kind<E, W, P> {
     Processor {
         mutable: bool,
-        start: StartProcessor<E, W>,
+        start: StartProcessor<E, W, P>,
     },
     Poller,
 }
 
-struct Consumer<E, W> {
+struct Consumer<E, W, P> {
     name: String,
     core: Option<usize>,
     sequence: Arc<Sequence>,
-    kind: Kind<E, W>,
+    kind: Kind<E, W, P>,
 }
 
-struct Stage<E, W> {
-    consumers: Vec<Consumer<E, W>>,
+struct Stage<E, W, P> {
+    consumers: Vec<Consumer<E, W, P>>,
     extra_dependencies: Vec<Arc<Sequence>>,
 }
 
-impl<E, W> Stage<E, W> {
+impl<E, W, P> Stage<E, W, P> {
     fn new() -> Self {
         Self {
             consumers: Vec::new(),
@@ -164,11 +173,10 @@ pub struct Builder<E, W: WaitStrategy, K: ProducerKind> {
     size: usize,
     ring: Result<Arc<RingBuffer<E>>, BuildError>,
     wait_strategy: Arc<W>,
-    stages: Vec<Stage<E, W>>,
+    stages: Vec<Stage<E, W, K::Published>>,
     options: Options,
     error: Option<BuildError>,
     consumer_count: usize,
-    _kind: std::marker::PhantomData<K>,
 }
 
 impl<E, W, K> Builder<E, W, K>
@@ -186,7 +194,6 @@ where
             options: Options::default(),
             error: None,
             consumer_count: 0,
-            _kind: std::marker::PhantomData,
         }
     }
 
@@ -295,7 +302,7 @@ where
         self
     }
 
-    fn current_stage(&mut self) -> &mut Stage<E, W> {
+    fn current_stage(&mut self) -> &mut Stage<E, W, K::Published> {
         self.stages.last_mut().expect("a builder always has a stage")
     }
 
@@ -310,7 +317,7 @@ where
     fn add_processor<A: Access<E>>(mut self, handler: A, mutable: bool) -> Self {
         let name = self.next_name("processor");
         let options = std::mem::take(&mut self.options);
-        let start: StartProcessor<E, W> = Box::new(move |parts: Parts<E, W>| {
+        let start: StartProcessor<E, W, K::Published> = Box::new(move |parts: Parts<E, W, K::Published>| {
             let processor = BatchEventProcessor::new(
                 parts.name,
                 parts.ring,
@@ -331,18 +338,13 @@ where
         self
     }
 
-    /// Checks the graph and starts the consumer threads. `stored_cursor` says whether producers
-    /// store `cursor` on every publish (the multi-producer claim cursor) or not (a single
-    /// producer: the monitor then reads publication from the flags).
+    /// Checks the graph and starts the consumer threads.
     fn assemble(
         self,
         cursor: Arc<Sequence>,
-        stored_cursor: bool,
+        published: K::Published,
         alert: Arc<Alert>,
-    ) -> Result<Assembled<E, W>, BuildError>
-    where
-        E: Send + Sync + 'static,
-    {
+    ) -> Result<Assembled<E, W, K::Published>, BuildError> {
         if let Some(error) = self.error {
             return Err(error);
         }
@@ -383,22 +385,18 @@ where
         let mut consumers = Vec::new();
         let mut pollers = Vec::new();
         let mut to_start = Vec::new();
-        let flags = RingBuffer::availability(&ring);
-        let mut upstream = Vec::new();
-        for (index, stage) in stages.into_iter().enumerate() {
-            let mut sequences = std::mem::take(&mut upstream);
-            sequences.extend(stage.extra_dependencies.iter().cloned());
-            // The first stage waits for publication (the flags in the slots, never the cursor);
-            // later stages for the stage before, which implies publication.
-            let dependents = if index == 0 {
-                DependentSequences::published(flags.clone(), sequences)
-            } else {
-                DependentSequences::new(sequences)
-            };
+        let mut upstream = vec![cursor.clone()];
+        for stage in stages {
+            let mut dependents = std::mem::take(&mut upstream);
+            dependents.extend(stage.extra_dependencies.iter().cloned());
             for consumer in stage.consumers {
                 upstream.push(consumer.sequence.clone());
-                let barrier =
-                    SequenceBarrier::new(dependents.clone(), self.wait_strategy.clone(), alert.clone());
+                let barrier = SequenceBarrier::new(
+                    DependentSequences::new(dependents.clone()),
+                    published.clone(),
+                    self.wait_strategy.clone(),
+                    alert.clone(),
+                );
                 match consumer.kind {
                     Kind::Poller => {
                         let detached = std::sync::Arc::new(AtomicBool::new(false));
@@ -441,11 +439,9 @@ where
             wait_strategy: self.wait_strategy.clone(),
         };
         start_threads(&mut pipeline, to_start, &allowed)?;
-        let published = (!stored_cursor).then(|| flags.clone());
-        let monitor = PipelineMonitor::new(cursor, published, consumers, gating.clone(), self.size as i64);
+        let monitor = PipelineMonitor::new(cursor, consumers, gating.clone(), self.size as i64);
         Ok(Assembled {
             ring,
-            flags,
             wait_strategy: self.wait_strategy,
             gating,
             pipeline,
@@ -455,13 +451,12 @@ where
     }
 }
 
-struct Assembled<E, W: WaitStrategy> {
+struct Assembled<E, W: WaitStrategy, P: PublishedSequence> {
     ring: Arc<RingBuffer<E>>,
-    flags: AvailabilityBuffer,
     wait_strategy: Arc<W>,
     gating: Vec<Arc<Sequence>>,
     pipeline: Pipeline<W>,
-    pollers: Vec<EventPoller<E, W>>,
+    pollers: Vec<EventPoller<E, W, P>>,
     monitor: PipelineMonitor,
 }
 
@@ -541,9 +536,8 @@ where
         let cursor = Arc::new(Sequence::default());
         let alert = Arc::new(Alert::new());
         let size = self.size;
-        let a = self.assemble(cursor.clone(), false, alert.clone())?;
-        let sequencer =
-            SingleProducerSequencer::with_parts(size, cursor, a.flags, a.gating, a.wait_strategy, alert);
+        let a = self.assemble(cursor.clone(), SinglePublished, alert.clone())?;
+        let sequencer = SingleProducerSequencer::with_cursor(size, cursor, a.gating, a.wait_strategy, alert);
         Ok(SingleProducer::new(
             a.ring, sequencer, a.pipeline, a.pollers, a.monitor,
         ))
@@ -563,9 +557,15 @@ where
         let cursor = Arc::new(Sequence::default());
         let alert = Arc::new(Alert::new());
         let size = self.size;
-        let a = self.assemble(cursor.clone(), true, alert.clone())?;
+        // The availability buffer needs a valid size; an invalid one is reported by `assemble`.
+        let flags = Arc::new(AvailabilityBuffer::new(if size.is_power_of_two() {
+            size
+        } else {
+            1
+        }));
+        let a = self.assemble(cursor.clone(), flags.clone(), alert.clone())?;
         let sequencer =
-            MultiProducerSequencer::with_parts(size, cursor, a.flags, a.gating, a.wait_strategy, alert);
+            MultiProducerSequencer::with_parts(size, cursor, flags, a.gating, a.wait_strategy, alert);
         Ok(MultiProducer::new(
             a.ring, sequencer, a.pipeline, a.pollers, a.monitor,
         ))

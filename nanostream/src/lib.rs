@@ -96,10 +96,12 @@ pub use handler::{EventHandler, EventHandlerMut, PanicPolicy};
 pub use monitor::{ConsumerStatus, PipelineMonitor};
 pub use poller::{EventGuard, EventPoller, PollError, PolledEvents};
 pub use processor::BatchEventProcessor;
-pub use producer::{BatchIter, MultiProducer, Producer, SingleProducer};
+pub use producer::{BatchIter, MultiEventPoller, MultiProducer, Producer, SingleProducer};
 pub use ring_buffer::RingBuffer;
 pub use sequence::Sequence;
-pub use sequencer::{AvailabilityBuffer, MultiProducerSequencer, SingleProducerSequencer};
+pub use sequencer::{
+    AvailabilityBuffer, MultiProducerSequencer, PublishedSequence, SingleProducerSequencer, SinglePublished,
+};
 pub use wait_strategy::{
     BlockingWaitStrategy, BusySpinWaitStrategy, PhasedBackoffWaitStrategy, SleepingWaitStrategy,
     TimeoutBlockingWaitStrategy, WaitError, WaitStrategy, YieldingWaitStrategy,

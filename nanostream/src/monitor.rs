@@ -2,14 +2,13 @@
 
 use crate::pipeline::ConsumerInfo;
 use crate::sequence::{minimum_sequence, Sequence};
-use crate::sequencer::AvailabilityBuffer;
 use crate::sync::Arc;
 
 /// A read-only view of a running pipeline, for metrics and health checks.
 ///
-/// It only loads counters and flags the pipeline already publishes (relaxed loads of cache lines
-/// the hot path writes anyway), so monitoring from another thread costs the pipeline nothing but
-/// the occasional cache-line transfer. Cheap to clone.
+/// It only loads counters the pipeline already publishes (relaxed loads of cache lines the hot
+/// path writes anyway), so monitoring from another thread costs the pipeline nothing but the
+/// occasional cache-line transfer. Cheap to clone.
 ///
 /// ```
 /// use nanostream::{build_single_producer, BlockingWaitStrategy, Producer};
@@ -30,9 +29,6 @@ use crate::sync::Arc;
 #[derive(Clone)]
 pub struct PipelineMonitor {
     cursor: Arc<Sequence>,
-    /// For a single producer, whose cursor is not stored on every publish: the flags the
-    /// highest published sequence is read from.
-    published: Option<AvailabilityBuffer>,
     consumers: std::sync::Arc<[ConsumerInfo]>,
     gating: std::sync::Arc<[Arc<Sequence>]>,
     capacity: i64,
@@ -52,14 +48,12 @@ pub struct ConsumerStatus {
 impl PipelineMonitor {
     pub(crate) fn new(
         cursor: Arc<Sequence>,
-        published: Option<AvailabilityBuffer>,
         consumers: std::sync::Arc<[ConsumerInfo]>,
         gating: Vec<Arc<Sequence>>,
         capacity: i64,
     ) -> Self {
         Self {
             cursor,
-            published,
             consumers,
             gating: gating.into(),
             capacity,
@@ -69,17 +63,7 @@ impl PipelineMonitor {
     /// The producers' cursor: the highest published sequence (single producer) or the highest
     /// claimed one (multi producer).
     pub fn cursor(&self) -> i64 {
-        let Some(flags) = &self.published else {
-            return self.cursor.get_relaxed();
-        };
-        // Every consumer's sequence is published, so the highest published sequence is the end
-        // of the published run that starts after the furthest consumer (or the synced cursor).
-        let start = self
-            .consumers
-            .iter()
-            .map(|c| c.sequence.get_relaxed())
-            .fold(self.cursor.get_relaxed(), i64::max);
-        flags.highest_published(start + 1, start + flags.size() as i64)
+        self.cursor.get_relaxed()
     }
 
     /// The number of slots in the ring.

@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::barrier::SequenceBarrier;
 use crate::sequence::Sequence;
+use crate::sequencer::PublishedSequence;
 use crate::sync::Arc;
 use crate::wait_strategy::{WaitError, WaitStrategy};
 use crate::RingBuffer;
@@ -53,18 +54,18 @@ impl std::error::Error for PollError {}
 /// producer.shutdown().unwrap();
 /// assert_eq!(poller.poll().err(), Some(PollError::Shutdown));
 /// ```
-pub struct EventPoller<E, W: WaitStrategy> {
+pub struct EventPoller<E, W: WaitStrategy, P: PublishedSequence> {
     ring: Arc<RingBuffer<E>>,
-    barrier: SequenceBarrier<W>,
+    barrier: SequenceBarrier<W, P>,
     sequence: Arc<Sequence>,
     wait_strategy: Arc<W>,
     detached: std::sync::Arc<AtomicBool>,
 }
 
-impl<E, W: WaitStrategy> EventPoller<E, W> {
+impl<E, W: WaitStrategy, P: PublishedSequence> EventPoller<E, W, P> {
     pub(crate) fn new(
         ring: Arc<RingBuffer<E>>,
-        barrier: SequenceBarrier<W>,
+        barrier: SequenceBarrier<W, P>,
         sequence: Arc<Sequence>,
         wait_strategy: Arc<W>,
         detached: std::sync::Arc<AtomicBool>,
@@ -120,7 +121,7 @@ impl<E, W: WaitStrategy> EventPoller<E, W> {
     }
 }
 
-impl<E, W: WaitStrategy> Drop for EventPoller<E, W> {
+impl<E, W: WaitStrategy, P: PublishedSequence> Drop for EventPoller<E, W, P> {
     /// Detaches the poller: a small thread keeps releasing events on its behalf (exactly as far
     /// as its barrier allows) until the pipeline stops, so neither producers nor later stages
     /// wait forever on a consumer nobody drives. The thread waits with the pipeline's wait
@@ -143,8 +144,8 @@ impl<E, W: WaitStrategy> Drop for EventPoller<E, W> {
 }
 
 /// Moves `sequence` along with everything its barrier makes available, until the alert.
-fn release_until_halted<W: WaitStrategy>(
-    barrier: &SequenceBarrier<W>,
+fn release_until_halted<W: WaitStrategy, P: PublishedSequence>(
+    barrier: &SequenceBarrier<W, P>,
     sequence: &Sequence,
     wait_strategy: &W,
 ) {
@@ -160,7 +161,7 @@ fn release_until_halted<W: WaitStrategy>(
     }
 }
 
-impl<E, W: WaitStrategy> std::fmt::Debug for EventPoller<E, W> {
+impl<E, W: WaitStrategy, P: PublishedSequence> std::fmt::Debug for EventPoller<E, W, P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EventPoller")
             .field("sequence", &self.sequence.get())

@@ -5,6 +5,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use crate::barrier::SequenceBarrier;
 use crate::handler::{Access, PanicPolicy};
 use crate::sequence::Sequence;
+use crate::sequencer::PublishedSequence;
 use crate::sync::Arc;
 use crate::wait_strategy::{WaitError, WaitStrategy};
 use crate::RingBuffer;
@@ -17,10 +18,10 @@ use crate::RingBuffer;
 ///
 /// Processors are made and started by the [`Builder`](crate::Builder); each runs on a thread of
 /// its own until the pipeline shuts down or halts.
-pub struct BatchEventProcessor<E, A, W> {
+pub struct BatchEventProcessor<E, A, W, P> {
     name: String,
     ring: Arc<RingBuffer<E>>,
-    barrier: SequenceBarrier<W>,
+    barrier: SequenceBarrier<W, P>,
     sequence: Arc<Sequence>,
     handler: A,
     max_batch_size: i64,
@@ -32,16 +33,17 @@ pub(crate) type Failure = (String, String);
 
 // `Access` is crate-private: processors are made by the builder, never by users.
 #[allow(private_bounds)]
-impl<E, A, W> BatchEventProcessor<E, A, W>
+impl<E, A, W, P> BatchEventProcessor<E, A, W, P>
 where
     E: 'static,
     A: Access<E>,
     W: WaitStrategy,
+    P: PublishedSequence,
 {
     pub(crate) fn new(
         name: String,
         ring: Arc<RingBuffer<E>>,
-        barrier: SequenceBarrier<W>,
+        barrier: SequenceBarrier<W, P>,
         sequence: Arc<Sequence>,
         handler: A,
         max_batch_size: Option<usize>,
@@ -173,7 +175,7 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-impl<E, A, W> BatchEventProcessor<E, A, W> {
+impl<E, A, W, P> BatchEventProcessor<E, A, W, P> {
     /// The processor's sequence: the last event its handler finished.
     pub fn sequence(&self) -> &Arc<Sequence> {
         &self.sequence
@@ -185,7 +187,7 @@ impl<E, A, W> BatchEventProcessor<E, A, W> {
     }
 }
 
-impl<E, A, W> std::fmt::Debug for BatchEventProcessor<E, A, W> {
+impl<E, A, W, P> std::fmt::Debug for BatchEventProcessor<E, A, W, P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BatchEventProcessor")
             .field("name", &self.name)

@@ -1,10 +1,7 @@
 //! [`RingBuffer`]: the pre-allocated, power-of-two array of events.
 
-use std::ptr::NonNull;
-
 use crate::error::BuildError;
-use crate::sequencer::AvailabilityBuffer;
-use crate::sync::{Arc, AtomicI32, UnsafeCell};
+use crate::sync::UnsafeCell;
 
 /// A fixed array of `size` events, built once by a factory and reused forever.
 ///
@@ -16,22 +13,9 @@ use crate::sync::{Arc, AtomicI32, UnsafeCell};
 /// A producer writes slot `s` only after claiming sequence `s` (which requires every gating
 /// consumer to have passed `s - size`), and a consumer reads it only after the sequencer has
 /// published `s`; that is what makes the `unsafe` accessors below sound.
-///
-/// Each slot also holds its publication flag (see [`AvailabilityBuffer`]) in front of the event,
-/// so a small event and its flag share a cache line: a consumer waiting for the next event
-/// waits on the line it will read, and a publish dirties one line. The flag costs 4 bytes a slot
-/// (8 with the alignment of a `u64` event).
 pub struct RingBuffer<E> {
-    slots: Box<[Slot<E>]>,
+    slots: Box<[UnsafeCell<E>]>,
     mask: i64,
-}
-
-/// One slot: the publication flag, then the event. `repr(C)` keeps the flag first, so it shares
-/// the event's first cache line.
-#[repr(C)]
-struct Slot<E> {
-    published: AtomicI32,
-    event: UnsafeCell<E>,
 }
 
 impl<E> RingBuffer<E> {
@@ -48,12 +32,7 @@ impl<E> RingBuffer<E> {
     /// ```
     pub fn new<F: FnMut() -> E>(size: usize, mut factory: F) -> Result<Self, BuildError> {
         check_size(size)?;
-        let slots: Box<[Slot<E>]> = (0..size)
-            .map(|_| Slot {
-                published: AtomicI32::new(-1),
-                event: UnsafeCell::new(factory()),
-            })
-            .collect();
+        let slots: Box<[UnsafeCell<E>]> = (0..size).map(|_| UnsafeCell::new(factory())).collect();
         Ok(Self {
             slots,
             mask: size as i64 - 1,
@@ -66,31 +45,13 @@ impl<E> RingBuffer<E> {
         self.slots.len()
     }
 
-    /// The publication flags inside this ring's slots.
-    pub(crate) fn availability(ring: &Arc<Self>) -> AvailabilityBuffer
-    where
-        E: Send + Sync + 'static,
-    {
-        let first: NonNull<Slot<E>> = NonNull::from(&ring.slots[..]).cast();
-        // The flag is the first field of a `repr(C)` struct: it is at offset 0.
-        let base = first.cast::<AtomicI32>();
-        let owner: std::sync::Arc<dyn Send + Sync> = std::sync::Arc::new(ring.clone());
-        // SAFETY: `base` is derived from the whole slot slice, and slot `i`'s flag is `i *
-        // size_of::<Slot<E>>()` bytes after it (array stride, flag at offset 0). The slice lives
-        // inside this `Arc`, which `owner` keeps alive and which never moves it; flags are only
-        // ever accessed atomically (here and through the view).
-        unsafe {
-            AvailabilityBuffer::from_raw_parts(base, std::mem::size_of::<Slot<E>>(), ring.size(), owner)
-        }
-    }
-
     #[inline(always)]
     fn slot(&self, sequence: i64) -> &UnsafeCell<E> {
         let index = (sequence & self.mask) as usize;
         debug_assert!(index < self.slots.len());
         // SAFETY: `mask == len - 1` with `len` a power of two, so `sequence & mask` is in
         // `0..len` for every `sequence` (negative ones included: two's complement masking).
-        unsafe { &self.slots.get_unchecked(index).event }
+        unsafe { self.slots.get_unchecked(index) }
     }
 
     /// A shared reference to the event for `sequence`.

@@ -13,18 +13,19 @@ use loom::sync::Arc;
 use loom::thread;
 use nanostream::{
     Alert, AvailabilityBuffer, BlockingWaitStrategy, BusySpinWaitStrategy, ClaimError, DependentSequences,
-    MultiProducerSequencer, Sequence, SequenceBarrier, SingleProducerSequencer, WaitError, WaitStrategy,
-    YieldingWaitStrategy,
+    MultiProducerSequencer, Sequence, SequenceBarrier, SingleProducerSequencer, SinglePublished, WaitError,
+    WaitStrategy, YieldingWaitStrategy,
 };
 
-/// A first-stage barrier over the publication `flags` with `wait`.
+/// A barrier over `cursor` (which no one advances in the alert models) with `wait`.
 fn barrier_over<W: WaitStrategy>(
-    flags: &AvailabilityBuffer,
+    cursor: &Arc<Sequence>,
     wait: &Arc<W>,
     alert: &Arc<Alert>,
-) -> SequenceBarrier<W> {
+) -> SequenceBarrier<W, SinglePublished> {
     SequenceBarrier::new(
-        DependentSequences::published(flags.clone(), Vec::new()),
+        DependentSequences::new(vec![cursor.clone()]),
+        SinglePublished,
         wait.clone(),
         alert.clone(),
     )
@@ -38,8 +39,8 @@ fn blocking_wait_returns_alerted_after_barrier_alert() {
     loom::model(|| {
         let wait = Arc::new(BlockingWaitStrategy::new());
         let alert = Arc::new(Alert::new());
-        let flags = AvailabilityBuffer::new(4); // no one publishes in the alert models
-        let barrier = Arc::new(barrier_over(&flags, &wait, &alert));
+        let cursor = Arc::new(Sequence::default());
+        let barrier = Arc::new(barrier_over(&cursor, &wait, &alert));
 
         let consumer = {
             let barrier = barrier.clone();
@@ -58,8 +59,8 @@ fn yielding_wait_returns_alerted_after_raise() {
     loom::model(|| {
         let wait = Arc::new(YieldingWaitStrategy::with_spin_tries(1));
         let alert = Arc::new(Alert::new());
-        let flags = AvailabilityBuffer::new(4); // no one publishes in the alert models
-        let barrier = barrier_over(&flags, &wait, &alert);
+        let cursor = Arc::new(Sequence::default());
+        let barrier = barrier_over(&cursor, &wait, &alert);
 
         let consumer = thread::spawn(move || barrier.wait_for(0));
         alert.raise();
@@ -78,7 +79,13 @@ fn wait_on_claimed_but_unpublished_slot_returns_alerted() {
         let alert = Arc::new(Alert::new());
         let consumed = Arc::new(Sequence::default());
         let sequencer = MultiProducerSequencer::new(4, vec![consumed], wait.clone(), alert.clone());
-        let barrier = Arc::new(barrier_over(sequencer.availability(), &wait, &alert));
+        let available: Arc<AvailabilityBuffer> = sequencer.availability().clone();
+        let barrier = Arc::new(SequenceBarrier::new(
+            DependentSequences::new(vec![sequencer.cursor_sequence().clone()]),
+            available,
+            wait,
+            alert,
+        ));
 
         let consumer = {
             let barrier = barrier.clone();
@@ -141,7 +148,7 @@ fn blocking_consumer_is_woken_by_single_producer_publish() {
         let alert = Arc::new(Alert::new());
         let consumed = Arc::new(Sequence::default());
         let mut sequencer = SingleProducerSequencer::new(4, vec![consumed], wait.clone(), alert.clone());
-        let barrier = barrier_over(sequencer.availability(), &wait, &alert);
+        let barrier = barrier_over(sequencer.cursor_sequence(), &wait, &alert);
 
         let consumer = thread::spawn(move || barrier.wait_for(0));
         let sequence = sequencer.next().unwrap();
@@ -150,8 +157,8 @@ fn blocking_consumer_is_woken_by_single_producer_publish() {
     });
 }
 
-/// No lost wake-up with the multi-producer sequencer: the claim does not signal, and the slot
-/// becomes readable at the publish, which does.
+/// No lost wake-up with the multi-producer sequencer: the cursor moves at the claim (which does
+/// not signal) and the slot becomes readable at the publish (which does).
 #[test]
 fn blocking_consumer_is_woken_by_multi_producer_publish() {
     loom::model(|| {
@@ -159,7 +166,13 @@ fn blocking_consumer_is_woken_by_multi_producer_publish() {
         let alert = Arc::new(Alert::new());
         let consumed = Arc::new(Sequence::default());
         let sequencer = MultiProducerSequencer::new(4, vec![consumed], wait.clone(), alert.clone());
-        let barrier = barrier_over(sequencer.availability(), &wait, &alert);
+        let available: Arc<AvailabilityBuffer> = sequencer.availability().clone();
+        let barrier = SequenceBarrier::new(
+            DependentSequences::new(vec![sequencer.cursor_sequence().clone()]),
+            available,
+            wait,
+            alert,
+        );
 
         let consumer = thread::spawn(move || barrier.wait_for(0));
         let sequence = sequencer.next().unwrap();

@@ -10,7 +10,7 @@ use loom::sync::Arc;
 use loom::thread;
 use nanostream::{
     Alert, BlockingWaitStrategy, DependentSequences, Sequence, SequenceBarrier, SingleProducerSequencer,
-    WaitStrategy,
+    SinglePublished, WaitStrategy,
 };
 
 /// Ring size: three events lap it, so the producer waits for stage 2 (the gating stage).
@@ -73,12 +73,17 @@ fn stage_two_sees_stage_one_writes_and_never_overtakes_it() {
         let mut sequencer =
             SingleProducerSequencer::new(SIZE, vec![stage2.clone()], wait.clone(), alert.clone());
         let barrier1 = SequenceBarrier::new(
-            DependentSequences::published(sequencer.availability().clone(), Vec::new()),
+            DependentSequences::new(vec![sequencer.cursor_sequence().clone()]),
+            SinglePublished,
             wait.clone(),
             alert.clone(),
         );
-        let barrier2 =
-            SequenceBarrier::new(DependentSequences::new(vec![stage1.clone()]), wait.clone(), alert);
+        let barrier2 = SequenceBarrier::new(
+            DependentSequences::new(vec![stage1.clone()]),
+            SinglePublished,
+            wait.clone(),
+            alert,
+        );
         let slots = Arc::new(Slots::new(SIZE));
 
         let first = {
@@ -148,7 +153,7 @@ fn stage_after_two_parallel_stages_waits_for_the_slower() {
         let done = Arc::new(Sequence::default());
         let mut sequencer =
             SingleProducerSequencer::new(SIZE, vec![done.clone()], wait.clone(), alert.clone());
-        let flags = sequencer.availability().clone();
+        let cursor = sequencer.cursor_sequence().clone();
         // One cell per writer: A's and B's writes to the same event must not race each other.
         let values = Arc::new(Slots::new(SIZE));
         let from_a = Arc::new(Slots::new(SIZE));
@@ -166,7 +171,8 @@ fn stage_after_two_parallel_stages_waits_for_the_slower() {
         let parallel_stage = |out: &Arc<Slots>, factor: i64| {
             let progress = Arc::new(Sequence::default());
             let barrier = SequenceBarrier::new(
-                DependentSequences::published(flags.clone(), Vec::new()),
+                DependentSequences::new(vec![cursor.clone()]),
+                SinglePublished,
                 wait.clone(),
                 alert.clone(),
             );
@@ -191,6 +197,7 @@ fn stage_after_two_parallel_stages_waits_for_the_slower() {
 
         let barrier_c = SequenceBarrier::new(
             DependentSequences::new(vec![a.clone(), b.clone()]),
+            SinglePublished,
             wait.clone(),
             alert,
         );

@@ -10,8 +10,8 @@ use loom::cell::UnsafeCell;
 use loom::sync::Arc;
 use loom::thread;
 use nanostream::{
-    Alert, BusySpinWaitStrategy, ClaimError, DependentSequences, MultiProducerSequencer, Sequence,
-    SequenceBarrier,
+    Alert, AvailabilityBuffer, BusySpinWaitStrategy, ClaimError, DependentSequences, MultiProducerSequencer,
+    Sequence, SequenceBarrier,
 };
 
 /// Stand-in for the ring's slots; each holds `(producer, index within that producer)`. Loom
@@ -37,13 +37,13 @@ impl Slots {
 }
 
 /// Builds a sequencer over `size` slots gated on one consumer, and that consumer's barrier over
-/// the claim cursor and the publication flags.
+/// the claim cursor and the availability flags.
 #[allow(clippy::type_complexity)]
 fn pipeline(
     size: usize,
 ) -> (
     Arc<MultiProducerSequencer<BusySpinWaitStrategy>>,
-    SequenceBarrier<BusySpinWaitStrategy>,
+    SequenceBarrier<BusySpinWaitStrategy, Arc<AvailabilityBuffer>>,
     Arc<Sequence>,
 ) {
     let wait = Arc::new(BusySpinWaitStrategy);
@@ -55,8 +55,10 @@ fn pipeline(
         wait.clone(),
         alert.clone(),
     ));
+    let available: Arc<AvailabilityBuffer> = sequencer.availability().clone();
     let barrier = SequenceBarrier::new(
-        DependentSequences::published(sequencer.availability().clone(), Vec::new()),
+        DependentSequences::new(vec![sequencer.cursor_sequence().clone()]),
+        available,
         wait,
         alert,
     );
@@ -86,7 +88,7 @@ fn spawn_producer(
 /// (was written before it was read), that each producer's events arrive in the order it
 /// published them, and counting them per producer.
 fn consume(
-    barrier: &SequenceBarrier<BusySpinWaitStrategy>,
+    barrier: &SequenceBarrier<BusySpinWaitStrategy, Arc<AvailabilityBuffer>>,
     consumed: &Sequence,
     slots: &Slots,
     first: i64,

@@ -10,7 +10,7 @@ use loom::sync::Arc;
 use loom::thread;
 use nanostream::{
     Alert, BusySpinWaitStrategy, ClaimError, DependentSequences, Sequence, SequenceBarrier,
-    SingleProducerSequencer,
+    SingleProducerSequencer, SinglePublished,
 };
 
 /// Ring size: tiny, so three events already lap it.
@@ -56,7 +56,8 @@ fn publish_wraps_and_consumer_sees_every_event_in_order() {
         let mut sequencer =
             SingleProducerSequencer::new(SIZE, vec![consumed.clone()], wait.clone(), alert.clone());
         let barrier = SequenceBarrier::new(
-            DependentSequences::published(sequencer.availability().clone(), Vec::new()),
+            DependentSequences::new(vec![sequencer.cursor_sequence().clone()]),
+            SinglePublished,
             wait,
             alert,
         );
@@ -108,13 +109,13 @@ fn try_next_on_full_ring_respects_the_consumer() {
             slots.write(sequence, payload(sequence));
         }
         sequencer.publish_range(0, hi);
-        let flags = sequencer.availability().clone();
+        let cursor = sequencer.cursor_sequence().clone();
 
         let consumer = {
             let slots = slots.clone();
             let consumed = consumed.clone();
             thread::spawn(move || {
-                assert_eq!(flags.highest_published(0, hi), hi);
+                assert_eq!(cursor.get(), hi);
                 assert_eq!(slots.read(0), payload(0));
                 consumed.set(0);
             })

@@ -11,6 +11,7 @@ mod multi;
 mod single;
 
 pub use batch::BatchIter;
+pub use multi::MultiEventPoller;
 pub use multi::MultiProducer;
 pub use single::SingleProducer;
 

@@ -10,9 +10,12 @@ use crate::error::{ClaimError, ShutdownError};
 use crate::monitor::PipelineMonitor;
 use crate::pipeline::Pipeline;
 use crate::poller::EventPoller;
-use crate::sequencer::MultiProducerSequencer;
+use crate::sequencer::{AvailabilityBuffer, MultiProducerSequencer};
 use crate::sync::Arc;
 use crate::{RingBuffer, WaitStrategy};
+
+/// The event pollers of a multi-producer pipeline.
+pub type MultiEventPoller<E, W> = EventPoller<E, W, Arc<AvailabilityBuffer>>;
 
 /// Publishes into a pipeline from any number of threads: clone it, one clone per thread.
 ///
@@ -32,7 +35,7 @@ struct Control<E, W: WaitStrategy> {
     pipeline: Mutex<Option<Pipeline<W>>>,
     outcome: Mutex<Option<Result<(), ShutdownError>>>,
     finished: Condvar,
-    pollers: Mutex<Vec<EventPoller<E, W>>>,
+    pollers: Mutex<Vec<MultiEventPoller<E, W>>>,
     monitor: PipelineMonitor,
 }
 
@@ -46,7 +49,7 @@ impl<E, W: WaitStrategy> MultiProducer<E, W> {
         ring: Arc<RingBuffer<E>>,
         sequencer: MultiProducerSequencer<W>,
         pipeline: Pipeline<W>,
-        pollers: Vec<EventPoller<E, W>>,
+        pollers: Vec<MultiEventPoller<E, W>>,
         monitor: PipelineMonitor,
     ) -> Self {
         Self {
@@ -159,7 +162,7 @@ impl<E, W: WaitStrategy> MultiProducer<E, W> {
 
     /// The event pollers added with [`Builder::event_poller`](crate::Builder::event_poller), in
     /// the order they were added (empty after the first call on any clone).
-    pub fn take_event_pollers(&mut self) -> Vec<EventPoller<E, W>> {
+    pub fn take_event_pollers(&mut self) -> Vec<MultiEventPoller<E, W>> {
         std::mem::take(&mut *self.control.pollers.lock())
     }
 

@@ -7,7 +7,7 @@ use crate::error::{ClaimError, ShutdownError};
 use crate::monitor::PipelineMonitor;
 use crate::pipeline::Pipeline;
 use crate::poller::EventPoller;
-use crate::sequencer::SingleProducerSequencer;
+use crate::sequencer::{SingleProducerSequencer, SinglePublished};
 use crate::sync::Arc;
 use crate::{RingBuffer, WaitStrategy};
 
@@ -21,7 +21,7 @@ pub struct SingleProducer<E, W: WaitStrategy> {
     ring: Arc<RingBuffer<E>>,
     sequencer: SingleProducerSequencer<W>,
     pipeline: Option<Pipeline<W>>,
-    pollers: Vec<EventPoller<E, W>>,
+    pollers: Vec<EventPoller<E, W, SinglePublished>>,
     monitor: PipelineMonitor,
 }
 
@@ -30,7 +30,7 @@ impl<E, W: WaitStrategy> SingleProducer<E, W> {
         ring: Arc<RingBuffer<E>>,
         sequencer: SingleProducerSequencer<W>,
         pipeline: Pipeline<W>,
-        pollers: Vec<EventPoller<E, W>>,
+        pollers: Vec<EventPoller<E, W, SinglePublished>>,
         monitor: PipelineMonitor,
     ) -> Self {
         Self {
@@ -64,9 +64,6 @@ impl<E, W: WaitStrategy> SingleProducer<E, W> {
         // Pollers never taken would count as live consumers, and shutdown would wait forever
         // for them to catch up: drop them first (that detaches them).
         self.pollers.clear();
-        // Every claim is published (a claim is committed before `publish` returns), so the
-        // cursor the shutdown drains to is the last claim.
-        self.sequencer.sync_cursor();
         self.pipeline
             .take()
             .expect("the pipeline is only taken by shutdown, halt or drop, which consume the producer")
@@ -79,7 +76,7 @@ impl<E, W: WaitStrategy> SingleProducer<E, W> {
 
     /// The event pollers added with [`Builder::event_poller`](crate::Builder::event_poller), in
     /// the order they were added (empty after the first call).
-    pub fn take_event_pollers(&mut self) -> Vec<EventPoller<E, W>> {
+    pub fn take_event_pollers(&mut self) -> Vec<EventPoller<E, W, SinglePublished>> {
         std::mem::take(&mut self.pollers)
     }
 
@@ -126,9 +123,8 @@ impl<E, W: WaitStrategy> Claim<E> for SingleProducer<E, W> {
 impl<E, W: WaitStrategy> Drop for SingleProducer<E, W> {
     fn drop(&mut self) {
         if let Some(pipeline) = self.pipeline.take() {
-            // As in `take_pipeline`: detach pollers nobody took, and bring the cursor up to date.
+            // As in `take_pipeline`: detach pollers nobody took.
             self.pollers.clear();
-            self.sequencer.sync_cursor();
             if let Err(error) = pipeline.shutdown(None) {
                 tracing::error!(%error, "pipeline shut down with an error when its producer was dropped");
             }

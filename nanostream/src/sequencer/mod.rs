@@ -2,11 +2,11 @@
 //!
 //! - [`SingleProducerSequencer`]: one producer thread; claims are plain arithmetic (no CAS).
 //! - [`MultiProducerSequencer`]: any number of producer threads; claims with an atomic add or
-//!   CAS.
+//!   CAS, and tracks publication per slot in an [`AvailabilityBuffer`].
 //!
 //! Both stop a producer from lapping the slowest *gating* consumer (the last stage of the
-//! pipeline), and both record publication per slot in an [`AvailabilityBuffer`] (whose flags
-//! live inside the ring's slots), which is what the first consumers' barriers wait on.
+//! pipeline), and both expose the consumer-side view of "what is published" through
+//! [`PublishedSequence`], which the [`SequenceBarrier`](crate::SequenceBarrier) uses.
 
 mod availability;
 mod multi;
@@ -19,6 +19,28 @@ pub use single::SingleProducerSequencer;
 use crate::error::ClaimError;
 use crate::sequence::{minimum_sequence, Sequence};
 use crate::sync::Arc;
+
+/// How consumers learn which sequences are published.
+///
+/// For a single producer the cursor *is* the highest published sequence; for several producers
+/// the cursor is only the highest *claimed* one, and each slot must be checked in the
+/// [`AvailabilityBuffer`].
+pub trait PublishedSequence: Clone + Send + Sync + 'static {
+    /// The highest sequence in `lower..=available` such that every sequence from `lower` to it is
+    /// published; `lower - 1` when `lower` itself is not.
+    fn highest_published(&self, lower: i64, available: i64) -> i64;
+}
+
+/// The published view of a single-producer sequencer: the cursor is exact.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SinglePublished;
+
+impl PublishedSequence for SinglePublished {
+    #[inline(always)]
+    fn highest_published(&self, _lower: i64, available: i64) -> i64 {
+        available
+    }
+}
 
 /// Checks that a claim of `n` slots fits a ring of `size`.
 #[inline(always)]

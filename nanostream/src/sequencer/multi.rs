@@ -34,7 +34,7 @@ pub struct MultiProducerSequencer<W> {
     size: i64,
     cursor: Arc<Sequence>,
     gating_cache: Sequence,
-    available: AvailabilityBuffer,
+    available: Arc<AvailabilityBuffer>,
     gating: Box<[Arc<Sequence>]>,
     wait_strategy: Arc<W>,
     alert: Arc<Alert>,
@@ -47,7 +47,7 @@ impl<W: WaitStrategy> MultiProducerSequencer<W> {
         Self::with_parts(
             size,
             Arc::new(Sequence::default()),
-            AvailabilityBuffer::new(size),
+            Arc::new(AvailabilityBuffer::new(size)),
             gating,
             wait_strategy,
             alert,
@@ -57,7 +57,7 @@ impl<W: WaitStrategy> MultiProducerSequencer<W> {
     pub(crate) fn with_parts(
         size: usize,
         cursor: Arc<Sequence>,
-        available: AvailabilityBuffer,
+        available: Arc<AvailabilityBuffer>,
         gating: Vec<Arc<Sequence>>,
         wait_strategy: Arc<W>,
         alert: Arc<Alert>,
@@ -74,13 +74,13 @@ impl<W: WaitStrategy> MultiProducerSequencer<W> {
         }
     }
 
-    /// The claim cursor (producers share it; consumers wait on the slots' flags instead).
+    /// The claim cursor, shared with consumers.
     pub fn cursor_sequence(&self) -> &Arc<Sequence> {
         &self.cursor
     }
 
     /// The per-slot publication flags, shared with consumers.
-    pub fn availability(&self) -> &AvailabilityBuffer {
+    pub fn availability(&self) -> &Arc<AvailabilityBuffer> {
         &self.available
     }
 
@@ -181,7 +181,9 @@ impl<W: WaitStrategy> MultiProducerSequencer<W> {
     /// Publishes `low..=high`.
     #[inline]
     pub fn publish_range(&self, low: i64, high: i64) {
-        self.available.set_range_available(low, high);
+        for sequence in low..=high {
+            self.available.set_available(sequence);
+        }
         self.wait_strategy.signal();
     }
 

@@ -1,6 +1,6 @@
 //! [`SingleProducerSequencer`]: claims for one producer thread, with no atomic read-modify-write.
 
-use super::{check_claim, wait_for_capacity, AvailabilityBuffer};
+use super::{check_claim, wait_for_capacity};
 use crate::error::ClaimError;
 use crate::sequence::{minimum_sequence, Sequence};
 use crate::sync::Arc;
@@ -11,15 +11,7 @@ use crate::{Alert, WaitStrategy};
 /// Only the producer thread claims, so the next sequence is a plain field (`&mut self`), and the
 /// slowest gating sequence is cached: the gating sequences (written by other threads) are read
 /// only when the cached value says the ring might be full. In steady state a claim touches no
-/// shared cache line at all. A publish is one `Release` store: the slot's flag in the
-/// [`AvailabilityBuffer`], in the event's own cache line, which is what consumers wait on.
-///
-/// There is no per-publish cursor store. Measured on the 2-core AMD EPYC of `benches/README.md`
-/// ("Why publication is a flag in the slot"), one more store per publish to any other cache line,
-/// even one no other core reads, cut the 1P-1C rate by 2.2× (the store buffer commits in order
-/// behind the store to the contended event line). The cursor [`Sequence`] is therefore brought up
-/// to date only when asked ([`cursor`](Self::cursor) computes the highest published sequence from
-/// the flags) and when the pipeline shuts down.
+/// shared cache line at all and a publish is one `Release` store of the cursor.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -31,7 +23,6 @@ use crate::{Alert, WaitStrategy};
 /// let hi = seq.next_n(4).unwrap();            // claims 0..=3
 /// seq.publish_range(0, hi);
 /// assert_eq!(seq.cursor(), 3);
-/// assert_eq!(seq.availability().highest_published(0, 3), 3);
 /// assert!(seq.try_next().is_err());          // full until the consumer moves
 /// consumer.set(0);
 /// assert_eq!(seq.try_next(), Ok(4));
@@ -43,7 +34,6 @@ pub struct SingleProducerSequencer<W> {
     /// The slowest gating sequence seen at the last check, so most claims skip reading them.
     cached_gating: i64,
     cursor: Arc<Sequence>,
-    available: AvailabilityBuffer,
     gating: Box<[Arc<Sequence>]>,
     wait_strategy: Arc<W>,
     alert: Arc<Alert>,
@@ -53,20 +43,12 @@ impl<W: WaitStrategy> SingleProducerSequencer<W> {
     /// A sequencer for a ring of `size` slots (a power of two) that never laps the slowest of
     /// `gating`, signals `wait_strategy` on publish and gives up waiting when `alert` is raised.
     pub fn new(size: usize, gating: Vec<Arc<Sequence>>, wait_strategy: Arc<W>, alert: Arc<Alert>) -> Self {
-        Self::with_parts(
-            size,
-            Arc::new(Sequence::default()),
-            AvailabilityBuffer::new(size),
-            gating,
-            wait_strategy,
-            alert,
-        )
+        Self::with_cursor(size, Arc::new(Sequence::default()), gating, wait_strategy, alert)
     }
 
-    pub(crate) fn with_parts(
+    pub(crate) fn with_cursor(
         size: usize,
         cursor: Arc<Sequence>,
-        available: AvailabilityBuffer,
         gating: Vec<Arc<Sequence>>,
         wait_strategy: Arc<W>,
         alert: Arc<Alert>,
@@ -77,39 +59,20 @@ impl<W: WaitStrategy> SingleProducerSequencer<W> {
             next_value: Sequence::INITIAL,
             cached_gating: Sequence::INITIAL,
             cursor,
-            available,
             gating: gating.into_boxed_slice(),
             wait_strategy,
             alert,
         }
     }
 
-    /// The cursor [`Sequence`], brought up to date by [`sync_cursor`](Self::sync_cursor) only (not
-    /// by every publish; consumers wait on the slots' flags instead).
+    /// The published cursor, shared with consumers.
     pub fn cursor_sequence(&self) -> &Arc<Sequence> {
         &self.cursor
     }
 
-    /// Sets the cursor [`Sequence`] to the highest published sequence. The pipeline does this at
-    /// shutdown, when every claim is published.
-    pub fn sync_cursor(&self) {
-        self.cursor.set(self.cursor());
-    }
-
-    /// The per-slot publication flags, shared with consumers.
-    pub fn availability(&self) -> &AvailabilityBuffer {
-        &self.available
-    }
-
-    /// The highest published sequence: the last claim, unless some of the last claims are not
-    /// published yet (they are the newest ones; the producer publishes in order).
+    /// The highest published sequence.
     pub fn cursor(&self) -> i64 {
-        let oldest = self.next_value - self.size;
-        let mut sequence = self.next_value;
-        while sequence > oldest && sequence >= 0 && !self.available.is_available(sequence) {
-            sequence -= 1;
-        }
-        sequence.max(Sequence::INITIAL)
+        self.cursor.get()
     }
 
     /// The number of slots.
@@ -192,25 +155,18 @@ impl<W: WaitStrategy> SingleProducerSequencer<W> {
         self.size - (self.next_value - consumed)
     }
 
-    /// Publishes `sequence` and every claimed sequence before it not yet published (the
-    /// producer being alone, they are all its own). [`publish_range`](Self::publish_range) is
-    /// cheaper when the range is known.
-    #[inline]
+    /// Publishes `sequence` (and, the producer being alone, everything claimed before it).
+    #[inline(always)]
     pub fn publish(&self, sequence: i64) {
-        let mut low = sequence;
-        while low > 0 && low > sequence - self.size + 1 && !self.available.is_available(low - 1) {
-            low -= 1;
-        }
-        self.publish_range(low, sequence);
+        self.cursor.set(sequence);
+        self.wait_strategy.signal();
     }
 
-    /// Publishes `low..=high`: sets their flags (each `Release`, after the event it guards was
-    /// written), then signals the wait strategy.
+    /// Publishes `low..=high`.
     #[inline(always)]
     pub fn publish_range(&self, low: i64, high: i64) {
         debug_assert!(low <= high);
-        self.available.set_range_available(low, high);
-        self.wait_strategy.signal();
+        self.publish(high);
     }
 }
 

@@ -77,7 +77,7 @@ impl BlockingWaitStrategy {
         self.waiters.fetch_add(1, Ordering::SeqCst);
         let result = loop {
             fence(Ordering::SeqCst);
-            let available = dependents.available(sequence);
+            let available = dependents.get();
             if available >= sequence {
                 break Ok(available);
             }

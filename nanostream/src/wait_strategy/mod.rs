@@ -43,12 +43,11 @@ pub enum WaitError {
     Timeout,
 }
 
-/// How a consumer waits until the event it needs is published and its dependencies are past it.
+/// How a consumer waits until the sequences it depends on reach the one it needs.
 ///
 /// A strategy is shared by every producer and consumer of a pipeline.
 ///
-/// - [`wait_for`](Self::wait_for) returns
-///   [`dependents.available(sequence)`](DependentSequences::available) once it is at least
+/// - [`wait_for`](Self::wait_for) returns the minimum of `dependents` once it is at least
 ///   `sequence` (it may be higher: the consumer then processes everything up to it as one
 ///   batch), or an error when `alert` is raised or a timeout passes. It must check `alert` while
 ///   it waits and return [`WaitError::Alerted`] soon after it is raised.
@@ -67,7 +66,7 @@ pub enum WaitError {
 /// impl WaitStrategy for Spin {
 ///     fn wait_for(&self, sequence: i64, dependents: &DependentSequences, alert: &Alert) -> Result<i64, WaitError> {
 ///         loop {
-///             let available = dependents.available(sequence);
+///             let available = dependents.get();
 ///             if available >= sequence {
 ///                 return Ok(available);
 ///             }
@@ -106,7 +105,7 @@ pub(crate) fn ready(
     dependents: &DependentSequences,
     alert: &Alert,
 ) -> Option<Result<i64, WaitError>> {
-    let available = dependents.available(sequence);
+    let available = dependents.get();
     if available >= sequence {
         Some(Ok(available))
     } else if alert.is_raised() {
