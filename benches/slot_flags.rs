@@ -1,0 +1,213 @@
+//! Why publication is a flag in the slot: the protocol experiment behind NanoStream's ring layout.
+//!
+//! Four bare 1P-1C protocols stream `u64`s through a ring of 64 Ki slots, producer pinned to
+//! core 0 and consumer to core 1, busy-spinning, interleaved over several rounds:
+//!
+//! - `cursor`: the LMAX protocol. The producer writes the slot, then stores a shared cursor; the
+//!   consumer spins on the cursor.
+//! - `flag in slot`: the producer writes the event and then a sequence stamp in the same slot
+//!   (same cache line); the consumer spins on the stamp of the slot it wants next.
+//! - `flag array`: the same stamps, in an array of their own.
+//! - `flag in slot + 1 store`: `flag in slot` plus one more store per event to a line no other
+//!   core reads (what a per-publish cursor store, or a producer counter kept in memory, costs).
+//!
+//! `cargo bench --bench slot_flags` prints a markdown table (M events/s, median and min–max).
+
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crossbeam_utils::CachePadded;
+
+const EVENTS: i64 = 20_000_000;
+const SIZE: usize = 1 << 16;
+const MASK: i64 = SIZE as i64 - 1;
+const ROUNDS: usize = 7;
+
+/// A slot with its stamp in front of the event.
+#[repr(C)]
+struct Slot {
+    stamp: AtomicI64,
+    event: UnsafeCell<u64>,
+}
+
+struct Ring {
+    slots: Box<[Slot]>,
+    plain: Box<[UnsafeCell<u64>]>,
+    stamps: Box<[AtomicI64]>,
+    cursor: CachePadded<AtomicI64>,
+    consumed: CachePadded<AtomicI64>,
+}
+
+// SAFETY: every `UnsafeCell` in the ring is written by the producer only before it publishes the
+// slot (stamp or cursor, `Release`) and read by the consumer only after it sees that (`Acquire`);
+// the producer does not write a slot again before the consumer's `consumed` has passed it.
+unsafe impl Sync for Ring {}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Protocol {
+    Cursor,
+    FlagInSlot,
+    FlagArray,
+    FlagInSlotPlusStore,
+}
+
+impl Protocol {
+    const ALL: [Protocol; 4] = [
+        Protocol::Cursor,
+        Protocol::FlagInSlot,
+        Protocol::FlagArray,
+        Protocol::FlagInSlotPlusStore,
+    ];
+    fn name(self) -> &'static str {
+        match self {
+            Protocol::Cursor => "cursor (LMAX)",
+            Protocol::FlagInSlot => "flag in slot",
+            Protocol::FlagArray => "flag array",
+            Protocol::FlagInSlotPlusStore => "flag in slot + 1 store",
+        }
+    }
+}
+
+fn pin(core: usize) {
+    core_affinity::set_for_current(core_affinity::CoreId { id: core });
+}
+
+/// Whether `next` is published, as the consumer sees it under `protocol`.
+fn published(ring: &Ring, protocol: Protocol, next: i64) -> bool {
+    let index = (next & MASK) as usize;
+    match protocol {
+        Protocol::Cursor => ring.cursor.load(Ordering::Acquire) >= next,
+        Protocol::FlagArray => ring.stamps[index].load(Ordering::Acquire) == next,
+        Protocol::FlagInSlot | Protocol::FlagInSlotPlusStore => {
+            ring.slots[index].stamp.load(Ordering::Acquire) == next
+        }
+    }
+}
+
+fn read(ring: &Ring, protocol: Protocol, sequence: i64) -> u64 {
+    let index = (sequence & MASK) as usize;
+    let cell = match protocol {
+        Protocol::Cursor | Protocol::FlagArray => &ring.plain[index],
+        Protocol::FlagInSlot | Protocol::FlagInSlotPlusStore => &ring.slots[index].event,
+    };
+    // SAFETY: `published` returned true for `sequence` (Acquire), so the producer's write is
+    // visible and it will not write this slot again until `consumed` passes `sequence`.
+    unsafe { *cell.get() }
+}
+
+/// One trial: returns M events/s.
+fn trial(protocol: Protocol) -> f64 {
+    let ring = Arc::new(Ring {
+        slots: (0..SIZE)
+            .map(|_| Slot {
+                stamp: AtomicI64::new(-1),
+                event: UnsafeCell::new(0),
+            })
+            .collect(),
+        plain: (0..SIZE).map(|_| UnsafeCell::new(0)).collect(),
+        stamps: (0..SIZE).map(|_| AtomicI64::new(-1)).collect(),
+        cursor: CachePadded::new(AtomicI64::new(-1)),
+        consumed: CachePadded::new(AtomicI64::new(-1)),
+    });
+    let consumer = {
+        let ring = ring.clone();
+        std::thread::spawn(move || {
+            pin(1);
+            let mut sum = 0u64;
+            let mut next = 0;
+            while next < EVENTS {
+                if !published(&ring, protocol, next) {
+                    std::hint::spin_loop();
+                    continue;
+                }
+                let mut high = next;
+                while high + 1 < EVENTS
+                    && high + 1 < next + SIZE as i64
+                    && published(&ring, protocol, high + 1)
+                {
+                    high += 1;
+                }
+                for sequence in next..=high {
+                    sum = sum.wrapping_add(read(&ring, protocol, sequence));
+                }
+                ring.consumed.store(high, Ordering::Release);
+                next = high + 1;
+            }
+            sum
+        })
+    };
+    pin(0);
+    let mut other_line = 0i64;
+    let mut clear_until = -1i64;
+    let start = Instant::now();
+    for sequence in 0..EVENTS {
+        while sequence - SIZE as i64 > clear_until {
+            clear_until = ring.consumed.load(Ordering::Acquire);
+        }
+        let index = (sequence & MASK) as usize;
+        match protocol {
+            Protocol::Cursor | Protocol::FlagArray => {
+                // SAFETY: the consumer has passed `sequence - SIZE` (checked above) and does not
+                // read this slot before the publish below.
+                unsafe { *ring.plain[index].get() = sequence as u64 };
+                if protocol == Protocol::Cursor {
+                    ring.cursor.store(sequence, Ordering::Release);
+                } else {
+                    ring.stamps[index].store(sequence, Ordering::Release);
+                }
+            }
+            Protocol::FlagInSlot | Protocol::FlagInSlotPlusStore => {
+                let slot = &ring.slots[index];
+                // SAFETY: as above.
+                unsafe { *slot.event.get() = sequence as u64 };
+                slot.stamp.store(sequence, Ordering::Release);
+                if protocol == Protocol::FlagInSlotPlusStore {
+                    // SAFETY: `other_line` is a live local; the volatile write only stops the
+                    // compiler from keeping it in a register.
+                    unsafe { std::ptr::write_volatile(&mut other_line, sequence) };
+                }
+            }
+        }
+    }
+    let sum = consumer.join().expect("the consumer does not panic");
+    let elapsed = start.elapsed().as_secs_f64();
+    std::hint::black_box(other_line);
+    assert_eq!(
+        sum,
+        (EVENTS as u64 - 1) * EVENTS as u64 / 2,
+        "an event was lost or repeated"
+    );
+    EVENTS as f64 / elapsed / 1e6
+}
+
+fn main() {
+    let mut figures = vec![Vec::new(); Protocol::ALL.len()];
+    for _ in 0..=ROUNDS {
+        for (i, protocol) in Protocol::ALL.into_iter().enumerate() {
+            figures[i].push(trial(protocol));
+        }
+    }
+    println!("1P-1C, {EVENTS} u64 events, ring of {SIZE}, producer on core 0, consumer on core 1, busy spin");
+    println!("median [min–max] of {ROUNDS} rounds after one warm-up round\n");
+    println!("| protocol | M events/s | ÷ cursor |");
+    println!("|---|---:|---:|");
+    let median = |v: &mut Vec<f64>| {
+        v.remove(0); // warm-up
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let medians: Vec<f64> = figures.iter_mut().map(median).collect();
+    for (i, protocol) in Protocol::ALL.into_iter().enumerate() {
+        let v = &figures[i];
+        println!(
+            "| {} | {:.1} [{:.1}–{:.1}] | {:.2}× |",
+            protocol.name(),
+            medians[i],
+            v[0],
+            v[v.len() - 1],
+            medians[i] / medians[0]
+        );
+    }
+}
