@@ -1,7 +1,8 @@
 //! Why publication is a flag in the slot: the protocol experiment behind NanoStream's ring layout.
 //!
-//! Four bare 1P-1C protocols stream `u64`s through a ring of 64 Ki slots, producer pinned to
-//! core 0 and consumer to core 1, busy-spinning, interleaved over several rounds:
+//! Four bare 1P-1C protocols stream `u64`s through a ring of 64 Ki slots, producer and consumer
+//! pinned to the first two cores this process may use (as in `peers`), busy-spinning,
+//! interleaved over several rounds:
 //!
 //! - `cursor`: the LMAX protocol. The producer writes the slot, then stores a shared cursor; the
 //!   consumer spins on the cursor.
@@ -19,6 +20,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crossbeam_utils::CachePadded;
+
+#[path = "peers/cores.rs"]
+#[allow(dead_code)] // `peers` uses the rest of the module
+mod cores;
+
+use cores::{pin, Cores};
 
 const EVENTS: i64 = 20_000_000;
 const SIZE: usize = 1 << 16;
@@ -70,10 +77,6 @@ impl Protocol {
     }
 }
 
-fn pin(core: usize) {
-    core_affinity::set_for_current(core_affinity::CoreId { id: core });
-}
-
 /// Whether `next` is published, as the consumer sees it under `protocol`.
 fn published(ring: &Ring, protocol: Protocol, next: i64) -> bool {
     let index = (next & MASK) as usize;
@@ -98,7 +101,7 @@ fn read(ring: &Ring, protocol: Protocol, sequence: i64) -> u64 {
 }
 
 /// One trial: returns M events/s.
-fn trial(protocol: Protocol) -> f64 {
+fn trial(protocol: Protocol, cores: Cores) -> f64 {
     let ring = Arc::new(Ring {
         slots: (0..SIZE)
             .map(|_| Slot {
@@ -114,7 +117,7 @@ fn trial(protocol: Protocol) -> f64 {
     let consumer = {
         let ring = ring.clone();
         std::thread::spawn(move || {
-            pin(1);
+            pin(cores.consumer);
             let mut sum = 0u64;
             let mut next = 0;
             while next < EVENTS {
@@ -138,7 +141,7 @@ fn trial(protocol: Protocol) -> f64 {
             sum
         })
     };
-    pin(0);
+    pin(cores.producer);
     let mut other_line = 0i64;
     let mut clear_until = -1i64;
     let start = Instant::now();
@@ -183,13 +186,18 @@ fn trial(protocol: Protocol) -> f64 {
 }
 
 fn main() {
+    // Picked before this thread pins itself (the pick reads the calling thread's allowed cores).
+    let cores = Cores::pick();
     let mut figures = vec![Vec::new(); Protocol::ALL.len()];
     for _ in 0..=ROUNDS {
         for (i, protocol) in Protocol::ALL.into_iter().enumerate() {
-            figures[i].push(trial(protocol));
+            figures[i].push(trial(protocol, cores));
         }
     }
-    println!("1P-1C, {EVENTS} u64 events, ring of {SIZE}, producer on core 0, consumer on core 1, busy spin");
+    println!(
+        "1P-1C, {EVENTS} u64 events, ring of {SIZE}, producer on core {}, consumer on core {}, busy spin",
+        cores.producer, cores.consumer
+    );
     println!("median [min–max] of {ROUNDS} rounds after one warm-up round\n");
     println!("| protocol | M events/s | ÷ cursor |");
     println!("|---|---:|---:|");
