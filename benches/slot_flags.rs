@@ -1,18 +1,24 @@
-//! Why publication is a flag in the slot: the protocol experiment behind NanoStream's ring layout.
+//! Publication flags in the slots versus the LMAX cursor: the bare protocol experiment behind
+//! NanoStream's choice to keep the cursor (`benches/README.md`, "Publication flags in the slots").
 //!
-//! Four bare 1P-1C protocols stream `u64`s through a ring of 64 Ki slots, producer and consumer
+//! Seven bare 1P-1C protocols stream `u64`s through a ring of 64 Ki slots, producer and consumer
 //! pinned to the first two cores this process may use (as in `peers`), busy-spinning,
-//! interleaved over several rounds:
+//! interleaved over several rounds, publishing one event at a time and then in batches of 64:
 //!
-//! - `cursor`: the LMAX protocol. The producer writes the slot, then stores a shared cursor; the
-//!   consumer spins on the cursor.
+//! - `cursor`: the LMAX protocol. The producer writes the slot, then stores a shared cursor (once
+//!   per batch); the consumer spins on the cursor.
 //! - `flag in slot`: the producer writes the event and then a sequence stamp in the same slot
 //!   (same cache line); the consumer spins on the stamp of the slot it wants next.
 //! - `flag array`: the same stamps, in an array of their own.
-//! - `flag in slot + 1 store`: `flag in slot` plus one more store per event to a line no other
+//! - `flag in slot + 1 store`: `flag in slot` plus one more store per publish to a line no other
 //!   core reads (what a per-publish cursor store, or a producer counter kept in memory, costs).
+//! - `cursor, 16-byte slots`: the cursor protocol over the slots of `flag in slot` (event and
+//!   stamp), stamps unused: what the flag's footprint alone costs.
+//! - `flag per line of 7`: seven events and one stamp (the highest published of the seven) per
+//!   64-byte line, so the footprint grows by 1/7 instead of doubling.
+//! - `flag per line of 7 + 1 store`: as above, plus the store of `flag in slot + 1 store`.
 //!
-//! `cargo bench --bench slot_flags` prints a markdown table (M events/s, median and min–max).
+//! `cargo bench --bench slot_flags` prints two markdown tables (M events/s, median and min–max).
 
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -42,6 +48,7 @@ struct Slot {
 struct Ring {
     slots: Box<[Slot]>,
     plain: Box<[UnsafeCell<u64>]>,
+    blocks: Box<[Block]>,
     stamps: Box<[AtomicI64]>,
     cursor: CachePadded<AtomicI64>,
     consumed: CachePadded<AtomicI64>,
@@ -58,14 +65,20 @@ enum Protocol {
     FlagInSlot,
     FlagArray,
     FlagInSlotPlusStore,
+    CursorOverSlots,
+    FlagPerLine,
+    FlagPerLinePlusStore,
 }
 
 impl Protocol {
-    const ALL: [Protocol; 4] = [
+    const ALL: [Protocol; 7] = [
         Protocol::Cursor,
         Protocol::FlagInSlot,
         Protocol::FlagArray,
         Protocol::FlagInSlotPlusStore,
+        Protocol::CursorOverSlots,
+        Protocol::FlagPerLine,
+        Protocol::FlagPerLinePlusStore,
     ];
     fn name(self) -> &'static str {
         match self {
@@ -73,18 +86,38 @@ impl Protocol {
             Protocol::FlagInSlot => "flag in slot",
             Protocol::FlagArray => "flag array",
             Protocol::FlagInSlotPlusStore => "flag in slot + 1 store",
+            Protocol::CursorOverSlots => "cursor, 16-byte slots",
+            Protocol::FlagPerLine => "flag per line of 7",
+            Protocol::FlagPerLinePlusStore => "flag per line of 7 + 1 store",
         }
     }
+}
+
+/// Seven events and the stamp of the highest published one, in one cache line.
+#[repr(C, align(64))]
+struct Block {
+    stamp: AtomicI64,
+    events: [UnsafeCell<u64>; PER_LINE],
+}
+
+const PER_LINE: usize = 7;
+
+fn block(ring: &Ring, sequence: i64) -> (&Block, usize) {
+    let index = (sequence & MASK) as usize;
+    (&ring.blocks[index / PER_LINE], index % PER_LINE)
 }
 
 /// Whether `next` is published, as the consumer sees it under `protocol`.
 fn published(ring: &Ring, protocol: Protocol, next: i64) -> bool {
     let index = (next & MASK) as usize;
     match protocol {
-        Protocol::Cursor => ring.cursor.load(Ordering::Acquire) >= next,
+        Protocol::Cursor | Protocol::CursorOverSlots => ring.cursor.load(Ordering::Acquire) >= next,
         Protocol::FlagArray => ring.stamps[index].load(Ordering::Acquire) == next,
         Protocol::FlagInSlot | Protocol::FlagInSlotPlusStore => {
             ring.slots[index].stamp.load(Ordering::Acquire) == next
+        }
+        Protocol::FlagPerLine | Protocol::FlagPerLinePlusStore => {
+            block(ring, next).0.stamp.load(Ordering::Acquire) >= next
         }
     }
 }
@@ -93,7 +126,13 @@ fn read(ring: &Ring, protocol: Protocol, sequence: i64) -> u64 {
     let index = (sequence & MASK) as usize;
     let cell = match protocol {
         Protocol::Cursor | Protocol::FlagArray => &ring.plain[index],
-        Protocol::FlagInSlot | Protocol::FlagInSlotPlusStore => &ring.slots[index].event,
+        Protocol::FlagInSlot | Protocol::FlagInSlotPlusStore | Protocol::CursorOverSlots => {
+            &ring.slots[index].event
+        }
+        Protocol::FlagPerLine | Protocol::FlagPerLinePlusStore => {
+            let (block, at) = block(ring, sequence);
+            &block.events[at]
+        }
     };
     // SAFETY: `published` returned true for `sequence` (Acquire), so the producer's write is
     // visible and it will not write this slot again until `consumed` passes `sequence`.
@@ -101,7 +140,7 @@ fn read(ring: &Ring, protocol: Protocol, sequence: i64) -> u64 {
 }
 
 /// One trial: returns M events/s.
-fn trial(protocol: Protocol, cores: Cores) -> f64 {
+fn trial(protocol: Protocol, batch: i64, cores: Cores) -> f64 {
     let ring = Arc::new(Ring {
         slots: (0..SIZE)
             .map(|_| Slot {
@@ -110,6 +149,12 @@ fn trial(protocol: Protocol, cores: Cores) -> f64 {
             })
             .collect(),
         plain: (0..SIZE).map(|_| UnsafeCell::new(0)).collect(),
+        blocks: (0..SIZE.div_ceil(PER_LINE))
+            .map(|_| Block {
+                stamp: AtomicI64::new(-1),
+                events: std::array::from_fn(|_| UnsafeCell::new(0)),
+            })
+            .collect(),
         stamps: (0..SIZE).map(|_| AtomicI64::new(-1)).collect(),
         cursor: CachePadded::new(AtomicI64::new(-1)),
         consumed: CachePadded::new(AtomicI64::new(-1)),
@@ -145,34 +190,65 @@ fn trial(protocol: Protocol, cores: Cores) -> f64 {
     let mut other_line = 0i64;
     let mut clear_until = -1i64;
     let start = Instant::now();
-    for sequence in 0..EVENTS {
-        while sequence - SIZE as i64 > clear_until {
+    let mut low = 0i64;
+    while low < EVENTS {
+        let high = low + batch - 1;
+        while high - SIZE as i64 > clear_until {
             clear_until = ring.consumed.load(Ordering::Acquire);
         }
-        let index = (sequence & MASK) as usize;
         match protocol {
             Protocol::Cursor | Protocol::FlagArray => {
-                // SAFETY: the consumer has passed `sequence - SIZE` (checked above) and does not
-                // read this slot before the publish below.
-                unsafe { *ring.plain[index].get() = sequence as u64 };
+                for sequence in low..=high {
+                    let index = (sequence & MASK) as usize;
+                    // SAFETY: the consumer has passed `sequence - SIZE` (checked above) and does
+                    // not read this slot before the publish below.
+                    unsafe { *ring.plain[index].get() = sequence as u64 };
+                }
                 if protocol == Protocol::Cursor {
-                    ring.cursor.store(sequence, Ordering::Release);
+                    ring.cursor.store(high, Ordering::Release);
                 } else {
-                    ring.stamps[index].store(sequence, Ordering::Release);
+                    for sequence in low..=high {
+                        ring.stamps[(sequence & MASK) as usize].store(sequence, Ordering::Release);
+                    }
                 }
             }
+            Protocol::CursorOverSlots => {
+                for sequence in low..=high {
+                    // SAFETY: as above.
+                    unsafe { *ring.slots[(sequence & MASK) as usize].event.get() = sequence as u64 };
+                }
+                ring.cursor.store(high, Ordering::Release);
+            }
             Protocol::FlagInSlot | Protocol::FlagInSlotPlusStore => {
-                let slot = &ring.slots[index];
-                // SAFETY: as above.
-                unsafe { *slot.event.get() = sequence as u64 };
-                slot.stamp.store(sequence, Ordering::Release);
+                for sequence in low..=high {
+                    let slot = &ring.slots[(sequence & MASK) as usize];
+                    // SAFETY: as above.
+                    unsafe { *slot.event.get() = sequence as u64 };
+                    slot.stamp.store(sequence, Ordering::Release);
+                }
                 if protocol == Protocol::FlagInSlotPlusStore {
                     // SAFETY: `other_line` is a live local; the volatile write only stops the
                     // compiler from keeping it in a register.
-                    unsafe { std::ptr::write_volatile(&mut other_line, sequence) };
+                    unsafe { std::ptr::write_volatile(&mut other_line, high) };
+                }
+            }
+            Protocol::FlagPerLine | Protocol::FlagPerLinePlusStore => {
+                for sequence in low..=high {
+                    let (block, at) = block(&ring, sequence);
+                    // SAFETY: as above.
+                    unsafe { *block.events[at].get() = sequence as u64 };
+                    // The stamp goes in when the line is full or the batch ends.
+                    if at == PER_LINE - 1 || sequence == high || (sequence & MASK) == MASK {
+                        block.stamp.store(sequence, Ordering::Release);
+                    }
+                }
+                if protocol == Protocol::FlagPerLinePlusStore {
+                    // SAFETY: as above.
+                    unsafe { std::ptr::write_volatile(&mut other_line, high) };
                 }
             }
         }
+        low = high + 1;
     }
     let sum = consumer.join().expect("the consumer does not panic");
     let elapsed = start.elapsed().as_secs_f64();
@@ -188,34 +264,36 @@ fn trial(protocol: Protocol, cores: Cores) -> f64 {
 fn main() {
     // Picked before this thread pins itself (the pick reads the calling thread's allowed cores).
     let cores = Cores::pick();
-    let mut figures = vec![Vec::new(); Protocol::ALL.len()];
-    for _ in 0..=ROUNDS {
-        for (i, protocol) in Protocol::ALL.into_iter().enumerate() {
-            figures[i].push(trial(protocol, cores));
-        }
-    }
     println!(
         "1P-1C, {EVENTS} u64 events, ring of {SIZE}, producer on core {}, consumer on core {}, busy spin",
         cores.producer, cores.consumer
     );
-    println!("median [min–max] of {ROUNDS} rounds after one warm-up round\n");
-    println!("| protocol | M events/s | ÷ cursor |");
-    println!("|---|---:|---:|");
-    let median = |v: &mut Vec<f64>| {
-        v.remove(0); // warm-up
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let medians: Vec<f64> = figures.iter_mut().map(median).collect();
-    for (i, protocol) in Protocol::ALL.into_iter().enumerate() {
-        let v = &figures[i];
-        println!(
-            "| {} | {:.1} [{:.1}–{:.1}] | {:.2}× |",
-            protocol.name(),
-            medians[i],
-            v[0],
-            v[v.len() - 1],
-            medians[i] / medians[0]
-        );
+    println!("median [min–max] of {ROUNDS} rounds after one warm-up round");
+    for batch in [1, 64] {
+        let mut figures = vec![Vec::new(); Protocol::ALL.len()];
+        for _ in 0..=ROUNDS {
+            for (i, protocol) in Protocol::ALL.into_iter().enumerate() {
+                figures[i].push(trial(protocol, batch, cores));
+            }
+        }
+        println!("\n| protocol, batches of {batch} | M events/s | ÷ cursor |");
+        println!("|---|---:|---:|");
+        let median = |v: &mut Vec<f64>| {
+            v.remove(0); // warm-up
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let medians: Vec<f64> = figures.iter_mut().map(median).collect();
+        for (i, protocol) in Protocol::ALL.into_iter().enumerate() {
+            let v = &figures[i];
+            println!(
+                "| {} | {:.1} [{:.1}–{:.1}] | {:.2}× |",
+                protocol.name(),
+                medians[i],
+                v[0],
+                v[v.len() - 1],
+                medians[i] / medians[0]
+            );
+        }
     }
 }
