@@ -200,8 +200,8 @@ fn trial(protocol: Protocol, batch: i64, cores: Cores) -> f64 {
             Protocol::Cursor | Protocol::FlagArray => {
                 for sequence in low..=high {
                     let index = (sequence & MASK) as usize;
-                    // SAFETY: the consumer has passed `sequence - SIZE` (checked above) and does
-                    // not read this slot before the publish below.
+                    // SAFETY: the consumer has passed `high - SIZE >= sequence - SIZE` (checked
+                    // above) and does not read this slot before the publish below.
                     unsafe { *ring.plain[index].get() = sequence as u64 };
                 }
                 if protocol == Protocol::Cursor {
@@ -226,11 +226,6 @@ fn trial(protocol: Protocol, batch: i64, cores: Cores) -> f64 {
                     unsafe { *slot.event.get() = sequence as u64 };
                     slot.stamp.store(sequence, Ordering::Release);
                 }
-                if protocol == Protocol::FlagInSlotPlusStore {
-                    // SAFETY: `other_line` is a live local; the volatile write only stops the
-                    // compiler from keeping it in a register.
-                    unsafe { std::ptr::write_volatile(&mut other_line, high) };
-                }
             }
             Protocol::FlagPerLine | Protocol::FlagPerLinePlusStore => {
                 for sequence in low..=high {
@@ -242,11 +237,15 @@ fn trial(protocol: Protocol, batch: i64, cores: Cores) -> f64 {
                         block.stamp.store(sequence, Ordering::Release);
                     }
                 }
-                if protocol == Protocol::FlagPerLinePlusStore {
-                    // SAFETY: as above.
-                    unsafe { std::ptr::write_volatile(&mut other_line, high) };
-                }
             }
+        }
+        if matches!(
+            protocol,
+            Protocol::FlagInSlotPlusStore | Protocol::FlagPerLinePlusStore
+        ) {
+            // SAFETY: `other_line` is a live local; the volatile write only stops the compiler
+            // from keeping it in a register.
+            unsafe { std::ptr::write_volatile(&mut other_line, high) };
         }
         low = high + 1;
     }
