@@ -1,12 +1,15 @@
 //! Publication flags in the slots versus the LMAX cursor: the bare protocol experiment behind
 //! NanoStream's choice to keep the cursor (`benches/README.md`, "Publication flags in the slots").
 //!
-//! Seven bare 1P-1C protocols stream `u64`s through a ring of 64 Ki slots, producer and consumer
+//! Eight bare 1P-1C protocols stream `u64`s through a ring of 64 Ki slots, producer and consumer
 //! pinned to the first two cores this process may use (as in `peers`), busy-spinning,
 //! interleaved over several rounds, publishing one event at a time and then in batches of 64:
 //!
 //! - `cursor`: the LMAX protocol. The producer writes the slot, then stores a shared cursor (once
 //!   per batch); the consumer spins on the cursor.
+//! - `cursor + 1 store`: `cursor` plus one more store per publish to a line no other core reads:
+//!   the library's producer, whose claim counter stays in memory (in a register it would be
+//!   `cursor`).
 //! - `flag in slot`: the producer writes the event and then a sequence stamp in the same slot
 //!   (same cache line); the consumer spins on the stamp of the slot it wants next.
 //! - `flag array`: the same stamps, in an array of their own.
@@ -62,6 +65,7 @@ unsafe impl Sync for Ring {}
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Protocol {
     Cursor,
+    CursorPlusStore,
     FlagInSlot,
     FlagArray,
     FlagInSlotPlusStore,
@@ -71,8 +75,9 @@ enum Protocol {
 }
 
 impl Protocol {
-    const ALL: [Protocol; 7] = [
+    const ALL: [Protocol; 8] = [
         Protocol::Cursor,
+        Protocol::CursorPlusStore,
         Protocol::FlagInSlot,
         Protocol::FlagArray,
         Protocol::FlagInSlotPlusStore,
@@ -83,6 +88,7 @@ impl Protocol {
     fn name(self) -> &'static str {
         match self {
             Protocol::Cursor => "cursor (LMAX)",
+            Protocol::CursorPlusStore => "cursor + 1 store",
             Protocol::FlagInSlot => "flag in slot",
             Protocol::FlagArray => "flag array",
             Protocol::FlagInSlotPlusStore => "flag in slot + 1 store",
@@ -111,7 +117,9 @@ fn block(ring: &Ring, sequence: i64) -> (&Block, usize) {
 fn published(ring: &Ring, protocol: Protocol, next: i64) -> bool {
     let index = (next & MASK) as usize;
     match protocol {
-        Protocol::Cursor | Protocol::CursorOverSlots => ring.cursor.load(Ordering::Acquire) >= next,
+        Protocol::Cursor | Protocol::CursorPlusStore | Protocol::CursorOverSlots => {
+            ring.cursor.load(Ordering::Acquire) >= next
+        }
         Protocol::FlagArray => ring.stamps[index].load(Ordering::Acquire) == next,
         Protocol::FlagInSlot | Protocol::FlagInSlotPlusStore => {
             ring.slots[index].stamp.load(Ordering::Acquire) == next
@@ -125,7 +133,7 @@ fn published(ring: &Ring, protocol: Protocol, next: i64) -> bool {
 fn read(ring: &Ring, protocol: Protocol, sequence: i64) -> u64 {
     let index = (sequence & MASK) as usize;
     let cell = match protocol {
-        Protocol::Cursor | Protocol::FlagArray => &ring.plain[index],
+        Protocol::Cursor | Protocol::CursorPlusStore | Protocol::FlagArray => &ring.plain[index],
         Protocol::FlagInSlot | Protocol::FlagInSlotPlusStore | Protocol::CursorOverSlots => {
             &ring.slots[index].event
         }
@@ -197,14 +205,14 @@ fn trial(protocol: Protocol, batch: i64, cores: Cores) -> f64 {
             clear_until = ring.consumed.load(Ordering::Acquire);
         }
         match protocol {
-            Protocol::Cursor | Protocol::FlagArray => {
+            Protocol::Cursor | Protocol::CursorPlusStore | Protocol::FlagArray => {
                 for sequence in low..=high {
                     let index = (sequence & MASK) as usize;
                     // SAFETY: the consumer has passed `high - SIZE >= sequence - SIZE` (checked
                     // above) and does not read this slot before the publish below.
                     unsafe { *ring.plain[index].get() = sequence as u64 };
                 }
-                if protocol == Protocol::Cursor {
+                if protocol != Protocol::FlagArray {
                     ring.cursor.store(high, Ordering::Release);
                 } else {
                     for sequence in low..=high {
@@ -241,7 +249,7 @@ fn trial(protocol: Protocol, batch: i64, cores: Cores) -> f64 {
         }
         if matches!(
             protocol,
-            Protocol::FlagInSlotPlusStore | Protocol::FlagPerLinePlusStore
+            Protocol::CursorPlusStore | Protocol::FlagInSlotPlusStore | Protocol::FlagPerLinePlusStore
         ) {
             // SAFETY: `other_line` is a live local; the volatile write only stops the compiler
             // from keeping it in a register.
