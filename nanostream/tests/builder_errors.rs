@@ -1,7 +1,7 @@
-#![cfg(not(loom))]
 //! Bad input: invalid ring sizes, claims larger than the ring, cores that do not exist, a
 //! mutable handler that shares its stage, `max_batch_size(0)`. Each is an error (never a panic
 //! or a hang) whose `Display` tells the user what to change.
+#![cfg(not(loom))]
 
 mod common;
 

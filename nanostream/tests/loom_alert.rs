@@ -9,27 +9,15 @@
 //! --test loom_alert`.
 #![cfg(loom)]
 
+mod loom_common;
+
 use loom::sync::Arc;
 use loom::thread;
+use loom_common::{barrier_over, multi_barrier};
 use nanostream::{
-    Alert, AvailabilityBuffer, BlockingWaitStrategy, BusySpinWaitStrategy, ClaimError, DependentSequences,
-    MultiProducerSequencer, Sequence, SequenceBarrier, SingleProducerSequencer, SinglePublished, WaitError,
-    WaitStrategy, YieldingWaitStrategy,
+    Alert, BlockingWaitStrategy, BusySpinWaitStrategy, ClaimError, MultiProducerSequencer, Sequence,
+    SingleProducerSequencer, WaitError, WaitStrategy, YieldingWaitStrategy,
 };
-
-/// A barrier over `cursor` (which no one advances in the alert models) with `wait`.
-fn barrier_over<W: WaitStrategy>(
-    cursor: &Arc<Sequence>,
-    wait: &Arc<W>,
-    alert: &Arc<Alert>,
-) -> SequenceBarrier<W, SinglePublished> {
-    SequenceBarrier::new(
-        DependentSequences::new(vec![cursor.clone()]),
-        SinglePublished,
-        wait.clone(),
-        alert.clone(),
-    )
-}
 
 /// A consumer parked in `wait_for` with the blocking strategy returns `Alerted` after another
 /// thread calls `barrier.alert()`, whether the alert comes before it parks, while it is parked, or
@@ -40,7 +28,7 @@ fn blocking_wait_returns_alerted_after_barrier_alert() {
         let wait = Arc::new(BlockingWaitStrategy::new());
         let alert = Arc::new(Alert::new());
         let cursor = Arc::new(Sequence::default());
-        let barrier = Arc::new(barrier_over(&cursor, &wait, &alert));
+        let barrier = Arc::new(barrier_over(&[&cursor], &wait, &alert));
 
         let consumer = {
             let barrier = barrier.clone();
@@ -60,7 +48,7 @@ fn yielding_wait_returns_alerted_after_raise() {
         let wait = Arc::new(YieldingWaitStrategy::with_spin_tries(1));
         let alert = Arc::new(Alert::new());
         let cursor = Arc::new(Sequence::default());
-        let barrier = barrier_over(&cursor, &wait, &alert);
+        let barrier = barrier_over(&[&cursor], &wait, &alert);
 
         let consumer = thread::spawn(move || barrier.wait_for(0));
         alert.raise();
@@ -79,13 +67,7 @@ fn wait_on_claimed_but_unpublished_slot_returns_alerted() {
         let alert = Arc::new(Alert::new());
         let consumed = Arc::new(Sequence::default());
         let sequencer = MultiProducerSequencer::new(4, vec![consumed], wait.clone(), alert.clone());
-        let available: Arc<AvailabilityBuffer> = sequencer.availability().clone();
-        let barrier = Arc::new(SequenceBarrier::new(
-            DependentSequences::new(vec![sequencer.cursor_sequence().clone()]),
-            available,
-            wait,
-            alert,
-        ));
+        let barrier = Arc::new(multi_barrier(&sequencer, &wait, &alert));
 
         let consumer = {
             let barrier = barrier.clone();
@@ -148,7 +130,7 @@ fn blocking_consumer_is_woken_by_single_producer_publish() {
         let alert = Arc::new(Alert::new());
         let consumed = Arc::new(Sequence::default());
         let mut sequencer = SingleProducerSequencer::new(4, vec![consumed], wait.clone(), alert.clone());
-        let barrier = barrier_over(sequencer.cursor_sequence(), &wait, &alert);
+        let barrier = barrier_over(&[sequencer.cursor_sequence()], &wait, &alert);
 
         let consumer = thread::spawn(move || barrier.wait_for(0));
         let sequence = sequencer.next().unwrap();
@@ -166,13 +148,7 @@ fn blocking_consumer_is_woken_by_multi_producer_publish() {
         let alert = Arc::new(Alert::new());
         let consumed = Arc::new(Sequence::default());
         let sequencer = MultiProducerSequencer::new(4, vec![consumed], wait.clone(), alert.clone());
-        let available: Arc<AvailabilityBuffer> = sequencer.availability().clone();
-        let barrier = SequenceBarrier::new(
-            DependentSequences::new(vec![sequencer.cursor_sequence().clone()]),
-            available,
-            wait,
-            alert,
-        );
+        let barrier = multi_barrier(&sequencer, &wait, &alert);
 
         let consumer = thread::spawn(move || barrier.wait_for(0));
         let sequence = sequencer.next().unwrap();

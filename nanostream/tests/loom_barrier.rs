@@ -5,13 +5,12 @@
 //! --test loom_barrier`.
 #![cfg(loom)]
 
-use loom::cell::UnsafeCell;
+mod loom_common;
+
 use loom::sync::Arc;
 use loom::thread;
-use nanostream::{
-    Alert, BlockingWaitStrategy, DependentSequences, Sequence, SequenceBarrier, SingleProducerSequencer,
-    SinglePublished, WaitStrategy,
-};
+use loom_common::{barrier_over, Slots};
+use nanostream::{Alert, BlockingWaitStrategy, Sequence, SingleProducerSequencer, WaitStrategy};
 
 /// Ring size: three events lap it, so the producer waits for stage 2 (the gating stage).
 const SIZE: usize = 2;
@@ -25,32 +24,11 @@ struct Event {
     doubled: i64,
 }
 
-/// Stand-in for the ring's slots: loom reports any slot access not ordered with the previous
-/// conflicting one.
-struct Slots(Box<[UnsafeCell<Event>]>);
-
-// SAFETY: access is arbitrated by the sequencer and barrier protocol under test; loom checks every
-// access.
-unsafe impl Sync for Slots {}
-
-impl Slots {
-    fn new(size: usize) -> Self {
-        let empty = Event {
-            value: -1,
-            doubled: -1,
-        };
-        Self((0..size).map(|_| UnsafeCell::new(empty)).collect())
-    }
-    fn update(&self, sequence: i64, f: impl FnOnce(&mut Event)) {
-        // SAFETY: the caller holds write access to `sequence` (a claim, or a mutable stage between
-        // its barrier and its sequence update); loom flags it otherwise.
-        self.0[sequence as usize % SIZE].with_mut(|p| f(unsafe { &mut *p }));
-    }
-    fn read(&self, sequence: i64) -> Event {
-        // SAFETY: `sequence` is readable by the caller; loom flags it otherwise.
-        self.0[sequence as usize % SIZE].with(|p| unsafe { *p })
-    }
-}
+/// An event before the producer's first write.
+const EMPTY: Event = Event {
+    value: -1,
+    doubled: -1,
+};
 
 /// The producer's payload for `sequence`.
 fn payload(sequence: i64) -> i64 {
@@ -72,19 +50,9 @@ fn stage_two_sees_stage_one_writes_and_never_overtakes_it() {
         let stage2 = Arc::new(Sequence::default());
         let mut sequencer =
             SingleProducerSequencer::new(SIZE, vec![stage2.clone()], wait.clone(), alert.clone());
-        let barrier1 = SequenceBarrier::new(
-            DependentSequences::new(vec![sequencer.cursor_sequence().clone()]),
-            SinglePublished,
-            wait.clone(),
-            alert.clone(),
-        );
-        let barrier2 = SequenceBarrier::new(
-            DependentSequences::new(vec![stage1.clone()]),
-            SinglePublished,
-            wait.clone(),
-            alert,
-        );
-        let slots = Arc::new(Slots::new(SIZE));
+        let barrier1 = barrier_over(&[sequencer.cursor_sequence()], &wait, &alert);
+        let barrier2 = barrier_over(&[&stage1], &wait, &alert);
+        let slots = Arc::new(Slots::new(SIZE, EMPTY));
 
         let first = {
             let (slots, stage1, wait) = (slots.clone(), stage1.clone(), wait.clone());
@@ -155,9 +123,9 @@ fn stage_after_two_parallel_stages_waits_for_the_slower() {
             SingleProducerSequencer::new(SIZE, vec![done.clone()], wait.clone(), alert.clone());
         let cursor = sequencer.cursor_sequence().clone();
         // One cell per writer: A's and B's writes to the same event must not race each other.
-        let values = Arc::new(Slots::new(SIZE));
-        let from_a = Arc::new(Slots::new(SIZE));
-        let from_b = Arc::new(Slots::new(SIZE));
+        let values = Arc::new(Slots::new(SIZE, EMPTY));
+        let from_a = Arc::new(Slots::new(SIZE, EMPTY));
+        let from_b = Arc::new(Slots::new(SIZE, EMPTY));
 
         // Published before the stages start (a fourth thread would make the model too big to
         // explore); the stages still race each other.
@@ -168,14 +136,9 @@ fn stage_after_two_parallel_stages_waits_for_the_slower() {
             sequencer.publish(sequence);
         }
 
-        let parallel_stage = |out: &Arc<Slots>, factor: i64| {
+        let parallel_stage = |out: &Arc<Slots<Event>>, factor: i64| {
             let progress = Arc::new(Sequence::default());
-            let barrier = SequenceBarrier::new(
-                DependentSequences::new(vec![cursor.clone()]),
-                SinglePublished,
-                wait.clone(),
-                alert.clone(),
-            );
+            let barrier = barrier_over(&[&cursor], &wait, &alert);
             let (values, out, mine, wait) = (values.clone(), out.clone(), progress.clone(), wait.clone());
             let handle = thread::spawn(move || {
                 let mut next = 0;
@@ -195,12 +158,7 @@ fn stage_after_two_parallel_stages_waits_for_the_slower() {
         let (a, stage_a) = parallel_stage(&from_a, 2);
         let (b, stage_b) = parallel_stage(&from_b, 3);
 
-        let barrier_c = SequenceBarrier::new(
-            DependentSequences::new(vec![a.clone(), b.clone()]),
-            SinglePublished,
-            wait.clone(),
-            alert,
-        );
+        let barrier_c = barrier_over(&[&a, &b], &wait, &alert);
         let stage_c = {
             let (values, from_a, from_b, done) =
                 (values.clone(), from_a.clone(), from_b.clone(), done.clone());

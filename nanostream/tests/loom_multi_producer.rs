@@ -6,35 +6,19 @@
 //! --test loom_multi_producer`.
 #![cfg(loom)]
 
-use loom::cell::UnsafeCell;
+mod loom_common;
+
 use loom::sync::Arc;
 use loom::thread;
+use loom_common::{multi_barrier, Slots};
 use nanostream::{
-    Alert, AvailabilityBuffer, BusySpinWaitStrategy, ClaimError, DependentSequences, MultiProducerSequencer,
-    Sequence, SequenceBarrier,
+    Alert, AvailabilityBuffer, BusySpinWaitStrategy, ClaimError, MultiProducerSequencer, Sequence,
+    SequenceBarrier,
 };
 
-/// Stand-in for the ring's slots; each holds `(producer, index within that producer)`. Loom
-/// reports a data race when a read is not ordered after the write it reads, or a write after the
-/// read of the slot's previous lap.
-struct Slots(Box<[UnsafeCell<(u8, u8)>]>);
-
-// SAFETY: access is arbitrated by the sequencer protocol under test; loom checks every access.
-unsafe impl Sync for Slots {}
-
-impl Slots {
-    fn new(size: usize) -> Self {
-        Self((0..size).map(|_| UnsafeCell::new((u8::MAX, u8::MAX))).collect())
-    }
-    fn write(&self, sequence: i64, value: (u8, u8)) {
-        // SAFETY: the producer claimed `sequence`; loom flags it if the claim did not exclude readers.
-        self.0[sequence as usize % self.0.len()].with_mut(|p| unsafe { *p = value });
-    }
-    fn read(&self, sequence: i64) -> (u8, u8) {
-        // SAFETY: `sequence` was published; loom flags it if publication did not order the write.
-        self.0[sequence as usize % self.0.len()].with(|p| unsafe { *p })
-    }
-}
+/// Each slot holds `(producer, index within that producer)`; `EMPTY` before its first write.
+type Event = (u8, u8);
+const EMPTY: Event = (u8::MAX, u8::MAX);
 
 /// Builds a sequencer over `size` slots gated on one consumer, and that consumer's barrier over
 /// the claim cursor and the availability flags.
@@ -55,13 +39,7 @@ fn pipeline(
         wait.clone(),
         alert.clone(),
     ));
-    let available: Arc<AvailabilityBuffer> = sequencer.availability().clone();
-    let barrier = SequenceBarrier::new(
-        DependentSequences::new(vec![sequencer.cursor_sequence().clone()]),
-        available,
-        wait,
-        alert,
-    );
+    let barrier = multi_barrier(&sequencer, &wait, &alert);
     (sequencer, barrier, consumed)
 }
 
@@ -71,7 +49,7 @@ fn spawn_producer(
     id: u8,
     count: u8,
     sequencer: &Arc<MultiProducerSequencer<BusySpinWaitStrategy>>,
-    slots: &Arc<Slots>,
+    slots: &Arc<Slots<Event>>,
 ) -> thread::JoinHandle<()> {
     let sequencer = sequencer.clone();
     let slots = slots.clone();
@@ -90,7 +68,7 @@ fn spawn_producer(
 fn consume(
     barrier: &SequenceBarrier<BusySpinWaitStrategy, Arc<AvailabilityBuffer>>,
     consumed: &Sequence,
-    slots: &Slots,
+    slots: &Slots<Event>,
     first: i64,
     end: i64,
     seen_per_producer: &mut [u8; 3],
@@ -124,7 +102,7 @@ fn two_producers_publish_and_consumer_reads_each_event_once() {
     const SIZE: usize = 4;
     loom::model(|| {
         let (sequencer, barrier, consumed) = pipeline(SIZE);
-        let slots = Arc::new(Slots::new(SIZE));
+        let slots = Arc::new(Slots::new(SIZE, EMPTY));
         let producers = [
             spawn_producer(0, 2, &sequencer, &slots),
             spawn_producer(1, 2, &sequencer, &slots),
@@ -153,7 +131,7 @@ fn two_producers_wrap_a_ring_of_two() {
     const SIZE: usize = 2;
     loom::model(|| {
         let (sequencer, barrier, consumed) = pipeline(SIZE);
-        let slots = Arc::new(Slots::new(SIZE));
+        let slots = Arc::new(Slots::new(SIZE, EMPTY));
         let first = sequencer.next().unwrap();
         slots.write(first, (2, 0));
         sequencer.publish(first);

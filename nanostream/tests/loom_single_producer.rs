@@ -5,39 +5,17 @@
 //! --test loom_single_producer`.
 #![cfg(loom)]
 
-use loom::cell::UnsafeCell;
+mod loom_common;
+
 use loom::sync::Arc;
 use loom::thread;
-use nanostream::{
-    Alert, BusySpinWaitStrategy, ClaimError, DependentSequences, Sequence, SequenceBarrier,
-    SingleProducerSequencer, SinglePublished,
-};
+use loom_common::{barrier_over, Slots};
+use nanostream::{Alert, BusySpinWaitStrategy, ClaimError, Sequence, SingleProducerSequencer};
 
 /// Ring size: tiny, so three events already lap it.
 const SIZE: usize = 2;
 /// Events published: more than `SIZE`, so the producer reuses slot 0 after the consumer freed it.
 const EVENTS: i64 = 3;
-
-/// Stand-in for the ring's slots: loom reports a data race when a write to a slot is not ordered
-/// (happens-before) with the read of the previous lap, or a read with the write it reads.
-struct Slots(Box<[UnsafeCell<i64>]>);
-
-// SAFETY: access is arbitrated by the sequencer protocol under test; loom checks every access.
-unsafe impl Sync for Slots {}
-
-impl Slots {
-    fn new(size: usize) -> Self {
-        Self((0..size).map(|_| UnsafeCell::new(i64::MIN)).collect())
-    }
-    fn write(&self, sequence: i64, value: i64) {
-        // SAFETY: the producer claimed `sequence`; loom flags it if the claim did not exclude readers.
-        self.0[sequence as usize % SIZE].with_mut(|p| unsafe { *p = value });
-    }
-    fn read(&self, sequence: i64) -> i64 {
-        // SAFETY: `sequence` was published; loom flags it if publication did not order the write.
-        self.0[sequence as usize % SIZE].with(|p| unsafe { *p })
-    }
-}
 
 /// The payload of `sequence`: distinct per lap, so a stale or overwritten slot is detected.
 fn payload(sequence: i64) -> i64 {
@@ -55,13 +33,8 @@ fn publish_wraps_and_consumer_sees_every_event_in_order() {
         let consumed = Arc::new(Sequence::default());
         let mut sequencer =
             SingleProducerSequencer::new(SIZE, vec![consumed.clone()], wait.clone(), alert.clone());
-        let barrier = SequenceBarrier::new(
-            DependentSequences::new(vec![sequencer.cursor_sequence().clone()]),
-            SinglePublished,
-            wait,
-            alert,
-        );
-        let slots = Arc::new(Slots::new(SIZE));
+        let barrier = barrier_over(&[sequencer.cursor_sequence()], &wait, &alert);
+        let slots = Arc::new(Slots::new(SIZE, i64::MIN));
 
         let producer = {
             let slots = slots.clone();
@@ -103,7 +76,7 @@ fn try_next_on_full_ring_respects_the_consumer() {
         let consumed = Arc::new(Sequence::default());
         let mut sequencer =
             SingleProducerSequencer::new(SIZE, vec![consumed.clone()], wait.clone(), alert.clone());
-        let slots = Arc::new(Slots::new(SIZE));
+        let slots = Arc::new(Slots::new(SIZE, i64::MIN));
         let hi = sequencer.next_n(SIZE as i64).unwrap();
         for sequence in 0..=hi {
             slots.write(sequence, payload(sequence));
