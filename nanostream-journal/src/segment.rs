@@ -52,6 +52,16 @@ pub(crate) struct SegmentHeader {
 }
 
 impl SegmentHeader {
+    /// The header of a new segment `base` of `size` bytes: a fresh seed, created now.
+    fn new(base: u64, size: u64) -> Self {
+        Self {
+            base,
+            seed: new_seed(base),
+            size,
+            created_ns: now_ns(),
+        }
+    }
+
     fn encode(&self) -> [u8; SEGMENT_HEADER_LEN] {
         let mut b = [0u8; SEGMENT_HEADER_LEN];
         b[0..8].copy_from_slice(MAGIC);
@@ -153,12 +163,7 @@ pub(crate) fn create(dir: &Path, base: u64, size: u64) -> Result<(File, SegmentH
     let path = segment_path(dir, base, LOG_EXT);
     let tmp = path.with_extension("log.tmp");
     create_preallocated(&tmp, &path, size, |file| {
-        let header = SegmentHeader {
-            base,
-            seed: new_seed(base),
-            size,
-            created_ns: now_ns(),
-        };
+        let header = SegmentHeader::new(base, size);
         file.write_all_at(&header.encode(), 0).at(&tmp)?;
         file.sync_all().map_err(|source| Error::Sync {
             path: tmp.clone(),
@@ -215,13 +220,7 @@ pub(crate) fn create_preallocated<T>(
 /// a power loss can leave the newest segment named but with a header that never reached the disk
 /// (recovery drops such a segment: see [`header_never_written`]).
 pub(crate) fn install(dir: &Path, base: u64, spare: &mut Spare, durable: bool) -> Result<SegmentHeader> {
-    let size = spare.map.len() as u64;
-    let header = SegmentHeader {
-        base,
-        seed: new_seed(base),
-        size,
-        created_ns: now_ns(),
-    };
+    let header = SegmentHeader::new(base, spare.map.len() as u64);
     spare.map.write(0, &header.encode());
     if durable {
         spare.file.sync_data().map_err(|source| Error::Sync {

@@ -18,7 +18,7 @@ use crate::policy::Durability;
 use crate::reader::JournalReader;
 use crate::record::{checksum, record_span, RECORD_HEADER_LEN, SEAL, SEAL_LEN};
 use crate::recovery::{self, SealedSegment, Tail};
-use crate::segment::{self, now_ns, INDEX_EXT, LOG_EXT, SEGMENT_HEADER_LEN};
+use crate::segment::{self, now_ns, SegmentHeader, INDEX_EXT, LOG_EXT, SEGMENT_HEADER_LEN};
 use crate::spare::{self, Preparing, Spare};
 use crate::sync::{ActiveFile, DurableListener, SyncFailure, SyncShared};
 
@@ -55,29 +55,26 @@ impl Active {
         let (file, header) = segment::create(dir, base, config.segment_size)?;
         let path = segment::segment_path(dir, base, LOG_EXT);
         let map = Mapping::read_write(&file).at(&path)?;
-        let index = IndexWriter::create(
-            &segment::segment_path(dir, base, INDEX_EXT),
-            base,
-            header.seed,
-            index::capacity_for(config.segment_size, config.index_interval),
-        )?;
-        Ok(Self {
-            base,
-            path: Arc::new(path),
-            file: Arc::new(file),
-            map,
-            seed: header.seed,
-            position: SEGMENT_HEADER_LEN,
-            index,
-            last_timestamp: 0,
-            sealed: false,
-        })
+        Self::empty(dir, path, file, map, header, config)
     }
 
     /// Makes a prepared spare segment `base` (see [`segment::install`]).
     fn from_spare(dir: &Path, base: u64, mut spare: Spare, config: &JournalConfig) -> Result<Self> {
         let durable = config.durability != Durability::Never;
         let header = segment::install(dir, base, &mut spare, durable)?;
+        Self::empty(dir, spare.path, spare.file, spare.map, header, config)
+    }
+
+    /// A segment just given its header, with nothing appended: creates its (empty) index.
+    fn empty(
+        dir: &Path,
+        path: PathBuf,
+        file: File,
+        map: Mapping,
+        header: SegmentHeader,
+        config: &JournalConfig,
+    ) -> Result<Self> {
+        let base = header.base;
         let index = IndexWriter::create(
             &segment::segment_path(dir, base, INDEX_EXT),
             base,
@@ -86,9 +83,9 @@ impl Active {
         )?;
         Ok(Self {
             base,
-            path: Arc::new(spare.path),
-            file: Arc::new(spare.file),
-            map: spare.map,
+            path: Arc::new(path),
+            file: Arc::new(file),
+            map,
             seed: header.seed,
             position: SEGMENT_HEADER_LEN,
             index,
