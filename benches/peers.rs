@@ -14,10 +14,15 @@
 //! Scenarios (after LMAX's performance tests, sized for 2 cores): unicast 1P-1C throughput
 //! (single and batch publish), round-trip latency 1P-1C beside the floor (two pinned threads
 //! and one cache-padded atomic), 2P-1C throughput, a 3-stage pipeline and a diamond (yielding
-//! strategies: 4 threads share 2 cores), and blocking round-trip latency.
+//! strategies: 4 threads share 2 cores), and blocking round-trip latency. The single-publish
+//! scenario also runs two hand-written rings of the cursor protocol with no library around them
+//! (`peers/bare_cursor.rs`), and prints what they reach against the `disruptor` crate: the
+//! protocol's ceiling.
 
 #[path = "peers/alloc_count.rs"]
 mod alloc_count;
+#[path = "peers/bare_cursor.rs"]
+mod bare_cursor;
 #[path = "peers/clock.rs"]
 mod clock;
 #[path = "peers/contenders.rs"]
@@ -31,6 +36,7 @@ mod scenarios;
 
 use std::time::{Duration, Instant};
 
+use bare_cursor::BareCursor;
 use contenders::{
     Chan, Contender, CrossbeamBlock, CrossbeamSpin, Disruptor, DisruptorMulti, Nano, NanoMulti, StdBlock,
     StdSpin, Topology, TwoLineFloor, UserYield,
@@ -141,7 +147,9 @@ fn scenarios(size: Size, cores: Cores, tpn: f64) -> Vec<Scenario> {
             .with::<NanoSpin>(tput!(NanoSpin, u, n, 1))
             .with::<DisSpin>(tput!(DisSpin, u, n, 1))
             .with::<Chan<CrossbeamSpin>>(tput!(Chan<CrossbeamSpin>, u, n, 1))
-            .with::<Chan<StdSpin>>(tput!(Chan<StdSpin>, u, n, 1)),
+            .with::<Chan<StdSpin>>(tput!(Chan<StdSpin>, u, n, 1))
+            .with::<BareCursor<true>>(tput!(BareCursor<true>, u, n, 1))
+            .with::<BareCursor<false>>(tput!(BareCursor<false>, u, n, 1)),
         Scenario::new(UNICAST_BATCH)
             .with::<NanoSpin>(tput!(NanoSpin, u, n, 64))
             .with::<DisSpin>(tput!(DisSpin, u, n, 64))
@@ -398,6 +406,11 @@ fn main() {
         "The channels send the 64 values one by one: they have no batch send.",
     );
     results.note(
+        UNICAST,
+        "The bare cursor rings are the protocol NanoStream and the `disruptor` crate share, hand-written with no \
+         library around it (`benches/peers/bare_cursor.rs`): a ceiling, not a peer.",
+    );
+    results.note(
         ROUND_TRIP,
         "The producer publishes `i`, the consumer stores it in a padded atomic, the producer spins until it sees it. \
          The one-atomic floor passes `2i-1` / `2i` through a single cache-padded atomic.",
@@ -422,6 +435,9 @@ fn main() {
     );
     println!("{}", results.markdown());
     println!("{}", results.targets(&targets()));
+    // The hand-written rings (`peers/bare_cursor.rs`) against the `disruptor` crate: the most any
+    // implementation of the cursor protocol gains over it in this run.
+    println!("{}", results.ceiling(&[UNICAST], "disruptor"));
     println!(
         "\ntotal time: {:.0} s; load average at the end: {} (other work on this shared machine competes for the same 2 cores)",
         started.elapsed().as_secs_f64(),
