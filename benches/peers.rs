@@ -437,7 +437,7 @@ fn main() {
     println!("{}", results.targets(&targets()));
     // The hand-written rings (`peers/bare_cursor.rs`) against the `disruptor` crate: the most any
     // implementation of the cursor protocol gains over it in this run.
-    println!("{}", results.ceiling(&[UNICAST], "disruptor"));
+    println!("{}", results.ceiling(&[UNICAST], "bare cursor ring", "disruptor"));
     println!(
         "\ntotal time: {:.0} s; load average at the end: {} (other work on this shared machine competes for the same 2 cores)",
         started.elapsed().as_secs_f64(),

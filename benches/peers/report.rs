@@ -207,9 +207,9 @@ impl Results {
     }
 
     /// What the cursor protocol itself allows: in each of `scenarios`, every implementation whose
-    /// name contains `bare` ÷ the one whose name contains `peer`, and NanoStream ÷ the bare one
+    /// name contains `ring` ÷ the one whose name contains `peer`, and NanoStream ÷ that ring
     /// (throughput medians of this run).
-    pub fn ceiling(&self, scenarios: &[&str], peer: &str) -> String {
+    pub fn ceiling(&self, scenarios: &[&str], ring: &str, peer: &str) -> String {
         let mut out = format!(
             "\n### The protocol's ceiling (throughput medians of this run)\n\n\
              | scenario | hand-written ring | ring ÷ {peer} | NanoStream ÷ ring |\n|---|---|---:|---:|\n"
@@ -221,10 +221,10 @@ impl Results {
             ) else {
                 continue;
             };
-            let bare = self.rows.iter().filter(|r| {
-                r.scenario == scenario && r.metric == "throughput" && r.implementation.contains("bare")
+            let rings = self.rows.iter().filter(|r| {
+                r.scenario == scenario && r.metric == "throughput" && r.implementation.contains(ring)
             });
-            for ring in bare {
+            for ring in rings {
                 let _ = writeln!(
                     out,
                     "| {scenario} | {} | {:.2}× | {:.2}× |",
