@@ -33,6 +33,9 @@ pub struct SingleProducerSequencer<W> {
     next_value: i64,
     /// The slowest gating sequence seen at the last check, so most claims skip reading them.
     cached_gating: i64,
+    /// The highest sequence the cached gating position lets us claim without looking again
+    /// (`cached_gating + size`).
+    claim_limit: i64,
     cursor: Arc<Sequence>,
     gating: Box<[Arc<Sequence>]>,
     wait_strategy: Arc<W>,
@@ -58,6 +61,7 @@ impl<W: WaitStrategy> SingleProducerSequencer<W> {
             size: size as i64,
             next_value: Sequence::INITIAL,
             cached_gating: Sequence::INITIAL,
+            claim_limit: Sequence::INITIAL + size as i64,
             cursor,
             gating: gating.into_boxed_slice(),
             wait_strategy,
@@ -91,16 +95,31 @@ impl<W: WaitStrategy> SingleProducerSequencer<W> {
     /// claimed; the claim is `hi - n + 1 ..= hi`.
     #[inline]
     pub fn next_n(&mut self, n: i64) -> Result<i64, ClaimError> {
+        let next = self.next_value + n;
+        if n >= 1 && next <= self.claim_limit && !self.alert.is_raised() {
+            self.next_value = next;
+            return Ok(next);
+        }
+        self.next_n_slow(n)
+    }
+
+    /// The claim when the cached gating position does not prove there is room (or the claim is
+    /// invalid, or the pipeline halted): kept out of line so that the fast path above is a load,
+    /// an add and two compares. The `disruptor` crate's claim is that short too; ours used to
+    /// re-check the claim size and subtract the ring size on every publish, which cost
+    /// single-publish throughput in a loop bound by stores (benches/README.md, "Fifth round").
+    #[cold]
+    #[inline(never)]
+    fn next_n_slow(&mut self, n: i64) -> Result<i64, ClaimError> {
         check_claim(n, self.size)?;
         if self.alert.is_raised() {
             return Err(ClaimError::Halted);
         }
         let next_value = self.next_value;
         let next = next_value + n;
-        let wrap_point = next - self.size;
-        let cached = self.cached_gating;
-        if wrap_point > cached || cached > next_value {
-            self.cached_gating = wait_for_capacity(&self.gating, wrap_point, next_value, &self.alert)?;
+        if next > self.claim_limit {
+            let min = wait_for_capacity(&self.gating, next - self.size, next_value, &self.alert)?;
+            self.cache_gating(min);
         }
         self.next_value = next;
         Ok(next)
@@ -128,16 +147,22 @@ impl<W: WaitStrategy> SingleProducerSequencer<W> {
 
     #[inline]
     fn has_capacity(&mut self, n: i64) -> bool {
-        let wrap_point = self.next_value + n - self.size;
-        let cached = self.cached_gating;
-        if wrap_point > cached || cached > self.next_value {
-            let min = minimum_sequence(&self.gating, self.next_value);
-            self.cached_gating = min;
-            if wrap_point > min {
-                return false;
-            }
+        let next = self.next_value + n;
+        if next <= self.claim_limit {
+            return true;
         }
-        true
+        let min = minimum_sequence(&self.gating, self.next_value);
+        self.cache_gating(min);
+        next <= self.claim_limit
+    }
+
+    /// Remembers `min`, the slowest gating sequence just read, and the claim limit it implies.
+    #[inline]
+    fn cache_gating(&mut self, min: i64) {
+        self.cached_gating = min;
+        // A gating sequence ahead of the claims (impossible unless sequences are misused) must
+        // not let a claim lap the ring: bound the limit by what has been claimed.
+        self.claim_limit = min.min(self.next_value) + self.size;
     }
 
     /// Whether `n` more slots could be claimed now without waiting.
