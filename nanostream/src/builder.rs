@@ -9,12 +9,13 @@ use crate::handler::{Access, EventHandler, EventHandlerMut, PanicPolicy, Reads, 
 use crate::monitor::PipelineMonitor;
 use crate::pipeline::{ConsumerInfo, Pipeline};
 use crate::poller::EventPoller;
-use crate::processor::{BatchEventProcessor, Failure};
+use crate::processor::{BatchEventProcessor, Failure, ProcessorSettings};
 use crate::producer::{MultiProducer, SingleProducer};
 use crate::sequence::Sequence;
 use crate::sequencer::{
     AvailabilityBuffer, MultiProducerSequencer, PublishedSequence, SingleProducerSequencer, SinglePublished,
 };
+use crate::streaming::StreamingBackoff;
 use crate::sync::Arc;
 use crate::{Alert, RingBuffer, WaitStrategy};
 
@@ -150,6 +151,7 @@ struct Options {
     name: Option<String>,
     max_batch_size: Option<usize>,
     panic_policy: PanicPolicy,
+    streaming_backoff: Option<StreamingBackoff>,
 }
 
 /// Declares the consumers of a pipeline and how they depend on each other, then starts them.
@@ -165,7 +167,7 @@ struct Options {
 ///
 /// Options for the next consumer added: [`pin_at_core`](Self::pin_at_core),
 /// [`thread_name`](Self::thread_name), [`max_batch_size`](Self::max_batch_size),
-/// [`on_panic`](Self::on_panic).
+/// [`on_panic`](Self::on_panic), [`streaming_backoff`](Self::streaming_backoff).
 ///
 /// Errors (an invalid ring size or core, a mutable handler that is not alone in its stage) are
 /// collected and returned by `build`.
@@ -228,6 +230,14 @@ where
         self
     }
 
+    /// Sets how the next consumer paces its polls while events stream in faster than it polls
+    /// (default [`StreamingBackoff::default`]: at most one poll a microsecond during a stream).
+    /// [`StreamingBackoff::disabled`] makes it poll again at once after every batch.
+    pub fn streaming_backoff(mut self, backoff: StreamingBackoff) -> Self {
+        self.options.streaming_backoff = Some(backoff);
+        self
+    }
+
     /// Adds a handler to the current stage: it runs in parallel with the stage's other
     /// consumers and sees every event.
     pub fn handle_events_with<H: EventHandler<E>>(self, handler: H) -> Self {
@@ -283,6 +293,8 @@ where
             Some("max_batch_size")
         } else if options.panic_policy != PanicPolicy::default() {
             Some("on_panic")
+        } else if options.streaming_backoff.is_some() {
+            Some("streaming_backoff")
         } else {
             None
         };
@@ -324,8 +336,11 @@ where
                 parts.barrier,
                 parts.sequence,
                 handler,
-                options.max_batch_size,
-                options.panic_policy,
+                ProcessorSettings {
+                    max_batch_size: options.max_batch_size,
+                    panic_policy: options.panic_policy,
+                    streaming_backoff: options.streaming_backoff.unwrap_or_default(),
+                },
             );
             Box::new(move || processor.run()) as ThreadBody
         });

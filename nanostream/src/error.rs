@@ -38,8 +38,8 @@ pub enum BuildError {
     },
     /// `max_batch_size(0)`: a processor must be allowed at least one event a batch.
     InvalidBatchSize,
-    /// A handler option (core, batch size, panic policy) was set for an event poller, which
-    /// runs on the caller's thread.
+    /// A handler option (core, batch size, panic policy, streaming back-off) was set for an
+    /// event poller, which runs on the caller's thread.
     OptionNotForPoller {
         /// The option, e.g. `pin_at_core`.
         option: &'static str,

@@ -54,6 +54,8 @@
 //! - [`SequenceBarrier`] and [`WaitStrategy`]: how consumers wait (busy-spin to blocking).
 //! - [`EventHandler`] / [`EventHandlerMut`]: what a consumer does; run by a
 //!   [`BatchEventProcessor`] on its own thread, or pulled with an [`EventPoller`].
+//! - [`StreamingBackoff`]: how a consumer paces its polls while a producer streams events, so
+//!   that the two do not pass cache lines back and forth for every few events.
 //! - [`build_single_producer`] / [`build_multi_producer`] and the [`Builder`]: the graph,
 //!   thread names, core pinning.
 //! - [`SingleProducer`] / [`MultiProducer`] and the [`Producer`] trait: publishing, and the
@@ -85,6 +87,7 @@ mod producer;
 mod ring_buffer;
 mod sequence;
 pub mod sequencer;
+mod streaming;
 mod sync;
 pub mod wait_strategy;
 
@@ -102,6 +105,7 @@ pub use sequence::Sequence;
 pub use sequencer::{
     AvailabilityBuffer, MultiProducerSequencer, PublishedSequence, SingleProducerSequencer, SinglePublished,
 };
+pub use streaming::StreamingBackoff;
 pub use wait_strategy::{
     BlockingWaitStrategy, BusySpinWaitStrategy, PhasedBackoffWaitStrategy, SleepingWaitStrategy,
     TimeoutBlockingWaitStrategy, WaitError, WaitStrategy, YieldingWaitStrategy,

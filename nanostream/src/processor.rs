@@ -6,6 +6,7 @@ use crate::barrier::SequenceBarrier;
 use crate::handler::{Access, PanicPolicy};
 use crate::sequence::Sequence;
 use crate::sequencer::PublishedSequence;
+use crate::streaming::{Pacer, StreamingBackoff};
 use crate::sync::Arc;
 use crate::wait_strategy::{WaitError, WaitStrategy};
 use crate::RingBuffer;
@@ -14,7 +15,9 @@ use crate::RingBuffer;
 /// as one batch (up to an optional maximum), then publishes its own sequence once per batch.
 ///
 /// Publishing once per batch is what lets a slow consumer catch up: the more it falls behind, the
-/// bigger its batches and the fewer shared writes per event.
+/// bigger its batches and the fewer shared writes per event. A consumer that keeps up with a
+/// producer streaming events paces its polls instead ([`StreamingBackoff`]), so that it does not
+/// take the producer's cache lines away from it a few events at a time.
 ///
 /// Processors are made and started by the [`Builder`](crate::Builder); each runs on a thread of
 /// its own until the pipeline shuts down or halts.
@@ -26,10 +29,20 @@ pub struct BatchEventProcessor<E, A, W, P> {
     handler: A,
     max_batch_size: i64,
     panic_policy: PanicPolicy,
+    streaming_backoff: StreamingBackoff,
 }
 
 /// A handler failure: the processor's name and the panic message.
 pub(crate) type Failure = (String, String);
+
+/// The per-handler options of a processor, as set on the [`Builder`](crate::Builder).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ProcessorSettings {
+    /// The largest batch (`None`: everything available).
+    pub(crate) max_batch_size: Option<usize>,
+    pub(crate) panic_policy: PanicPolicy,
+    pub(crate) streaming_backoff: StreamingBackoff,
+}
 
 // `Access` is crate-private: processors are made by the builder, never by users.
 #[allow(private_bounds)]
@@ -46,18 +59,17 @@ where
         barrier: SequenceBarrier<W, P>,
         sequence: Arc<Sequence>,
         handler: A,
-        max_batch_size: Option<usize>,
-        panic_policy: PanicPolicy,
+        settings: ProcessorSettings,
     ) -> Self {
-        let max_batch_size = max_batch_size.map_or(i64::MAX, |n| n as i64);
         Self {
             name,
             ring,
             barrier,
             sequence,
             handler,
-            max_batch_size,
-            panic_policy,
+            max_batch_size: settings.max_batch_size.map_or(i64::MAX, |n| n as i64),
+            panic_policy: settings.panic_policy,
+            streaming_backoff: settings.streaming_backoff,
         }
     }
 
@@ -78,7 +90,9 @@ where
 
     fn process_events(&mut self) -> Result<(), Failure> {
         let mut next = self.sequence.get() + 1;
+        let mut pacer = Pacer::new(self.streaming_backoff);
         loop {
+            pacer.before_poll(|| self.barrier.dependents().get(), || self.barrier.is_alerted());
             let available = match self.barrier.wait_for(next) {
                 Ok(available) => available,
                 Err(WaitError::Alerted) => return Ok(()),
@@ -97,6 +111,7 @@ where
                     continue;
                 }
             };
+            pacer.found(available - next + 1, available);
             let end = available.min(next.saturating_add(self.max_batch_size - 1));
             let mut current = next;
             let handler = &mut self.handler;
