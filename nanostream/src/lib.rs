@@ -59,7 +59,8 @@
 //! - [`build_single_producer`] / [`build_multi_producer`] and the [`Builder`]: the graph,
 //!   thread names, core pinning.
 //! - [`SingleProducer`] / [`MultiProducer`] and the [`Producer`] trait: publishing, and the
-//!   lifecycle (`shutdown`, `shutdown_timeout`, `halt`).
+//!   lifecycle (`shutdown`, `shutdown_timeout`, `halt`). [`Publisher`]: a session borrowed from a
+//!   `SingleProducer` for a loop of publishes, which the compiler keeps in registers.
 //! - [`PipelineMonitor`]: progress and lag, from any thread.
 //!
 //! ## Threads and cores
@@ -99,7 +100,7 @@ pub use handler::{EventHandler, EventHandlerMut, PanicPolicy};
 pub use monitor::{ConsumerStatus, PipelineMonitor};
 pub use poller::{EventGuard, EventPoller, PollError, PolledEvents};
 pub use processor::BatchEventProcessor;
-pub use producer::{BatchIter, MultiEventPoller, MultiProducer, Producer, SingleProducer};
+pub use producer::{BatchIter, MultiEventPoller, MultiProducer, Producer, Publisher, SingleProducer};
 pub use ring_buffer::RingBuffer;
 pub use sequence::Sequence;
 pub use sequencer::{

@@ -45,13 +45,13 @@ impl<E> RingBuffer<E> {
         self.slots.len()
     }
 
+    /// The slots, borrowed: what a producer writes through.
     #[inline(always)]
-    fn slot(&self, sequence: i64) -> &UnsafeCell<E> {
-        let index = (sequence & self.mask) as usize;
-        debug_assert!(index < self.slots.len());
-        // SAFETY: `mask == len - 1` with `len` a power of two, so `sequence & mask` is in
-        // `0..len` for every `sequence` (negative ones included: two's complement masking).
-        unsafe { self.slots.get_unchecked(index) }
+    pub(crate) fn view(&self) -> RingView<'_, E> {
+        RingView {
+            slots: &self.slots,
+            mask: self.mask,
+        }
     }
 
     /// A shared reference to the event for `sequence`.
@@ -62,7 +62,54 @@ impl<E> RingBuffer<E> {
     #[inline(always)]
     pub(crate) unsafe fn get(&self, sequence: i64) -> &E {
         // SAFETY: the caller guarantees no one writes this slot while the reference lives.
-        self.slot(sequence).with(|p| unsafe { &*p })
+        self.view().slot(sequence).with(|p| unsafe { &*p })
+    }
+
+    /// An exclusive reference to the event for `sequence`.
+    ///
+    /// # Safety
+    /// As [`RingView::get_mut`].
+    #[allow(clippy::mut_from_ref)]
+    #[inline(always)]
+    pub(crate) unsafe fn get_mut(&self, sequence: i64) -> &mut E {
+        // SAFETY: the caller upholds `RingView::get_mut`'s contract.
+        unsafe { self.view().get_mut(sequence) }
+    }
+}
+
+/// The slots of a [`RingBuffer`], borrowed: a slice and the mask, two words a producer can keep
+/// in registers (a [`Publisher`](crate::Publisher) copies it once instead of reading the ring's
+/// fields on every publish).
+///
+/// `pub` only so that the sealed producer trait can return it: this module is private, so users
+/// can neither name it nor call its methods.
+pub struct RingView<'a, E> {
+    slots: &'a [UnsafeCell<E>],
+    mask: i64,
+}
+
+impl<E> Clone for RingView<'_, E> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<E> Copy for RingView<'_, E> {}
+
+impl<'a, E> RingView<'a, E> {
+    /// The number of slots.
+    #[inline(always)]
+    pub(crate) fn size(self) -> usize {
+        self.slots.len()
+    }
+
+    #[inline(always)]
+    fn slot(self, sequence: i64) -> &'a UnsafeCell<E> {
+        let index = (sequence & self.mask) as usize;
+        debug_assert!(index < self.slots.len());
+        // SAFETY: `mask == len - 1` with `len` a power of two, so `sequence & mask` is in
+        // `0..len` for every `sequence` (negative ones included: two's complement masking).
+        unsafe { self.slots.get_unchecked(index) }
     }
 
     /// An exclusive reference to the event for `sequence`.
@@ -71,9 +118,8 @@ impl<E> RingBuffer<E> {
     /// The caller must hold write access to `sequence`: either it claimed `sequence` from the
     /// sequencer and has not yet published it, or it is the only consumer allowed to mutate it
     /// (a mutable stage) and holds it between its barrier and its own sequence update.
-    #[allow(clippy::mut_from_ref)]
     #[inline(always)]
-    pub(crate) unsafe fn get_mut(&self, sequence: i64) -> &mut E {
+    pub(crate) unsafe fn get_mut(self, sequence: i64) -> &'a mut E {
         // SAFETY: the caller guarantees exclusive access to this slot while the reference lives.
         self.slot(sequence).with_mut(|p| unsafe { &mut *p })
     }

@@ -1,7 +1,8 @@
 //! Zero allocations per event in steady state: a counting global allocator counts every
 //! allocation made by the threads of a pipeline (producers, handler threads, a poller's
 //! thread) while a window is open. After a warm-up, the window spans `N` publishes (single,
-//! batch, batch-with-arguments, from one or two producers) and their consumption through
+//! batch, batch-with-arguments, through a `Publisher` session, from one or two producers) and
+//! their consumption (consumers pace their polls during streams) through
 //! processors or a poller; it closes only once the last handler has reached the last sequence,
 //! so the handlers' work is inside it. The count must be zero.
 
@@ -165,7 +166,7 @@ fn tick(i: i64) -> Tick {
 }
 
 #[test]
-fn single_producer_publish_and_batch_publish_allocate_nothing() {
+fn single_producer_publish_batch_publish_and_sessions_allocate_nothing() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let _tracked = track_test_thread();
     let done = Arc::new(AtomicI64::new(-1));
@@ -181,7 +182,7 @@ fn single_producer_publish_and_batch_publish_allocate_nothing() {
     let mut publish_all = |from: i64, to: i64| {
         let mut i = from;
         while i < to {
-            match i % 3 {
+            match i % 4 {
                 0 => {
                     producer.publish(|t, _| *t = tick(i)).unwrap();
                     i += 1;
@@ -197,12 +198,20 @@ fn single_producer_publish_and_batch_publish_allocate_nothing() {
                         .unwrap();
                     i += n;
                 }
-                _ => {
+                2 => {
                     let n = 8.min(to - i);
                     producer
                         .batch_publish_with(0..n as i32, |t, _, k| *t = tick(i + i64::from(k)))
                         .unwrap();
                     i += n;
+                }
+                _ => {
+                    // A Publisher session for a run of single publishes.
+                    let mut publisher = producer.publisher();
+                    for j in i..to.min(i + 32) {
+                        publisher.publish(|t, _| *t = tick(j)).unwrap();
+                    }
+                    i = to.min(i + 32);
                 }
             }
         }

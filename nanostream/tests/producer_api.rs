@@ -1,7 +1,9 @@
 //! The `Producer` API: `try_publish` reports `Full` on a full ring with a stalled consumer (and
 //! succeeds once it moves), the translator forms `publish_with/2/3`, batch publishing
 //! (`batch_publish`, `batch_publish_with`, `try_batch_publish`), capacity queries, and a
-//! translator that panics still publishes its claim so consumers do not stall.
+//! translator that panics still publishes its claim so consumers do not stall; and the same API
+//! through a `Publisher` session, which hands its place in the sequence back to the producer
+//! when it ends (also when a translator panics).
 
 mod common;
 
@@ -10,7 +12,8 @@ use std::sync::{Arc, Mutex};
 
 use common::Gate;
 use nanostream::{
-    build_multi_producer, build_single_producer, BlockingWaitStrategy, Producer, TryPublishError,
+    build_multi_producer, build_single_producer, BlockingWaitStrategy, Producer, PublishError,
+    TryPublishError,
 };
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -292,4 +295,136 @@ fn a_panicking_translator_still_publishes_its_claim() {
     common::finishes("shutdown", move || producer.shutdown()).unwrap();
     let ids: Vec<u64> = log.lock().unwrap().iter().map(|(_, q)| q.id).collect();
     assert_eq!(ids, vec![1, 2, 0, 4], "published as the translators left them");
+}
+
+/// The ids the recorder saw, in order.
+fn ids(log: &Mutex<Vec<(i64, Quote)>>) -> Vec<u64> {
+    log.lock().unwrap().iter().map(|(_, q)| q.id).collect()
+}
+
+#[test]
+fn a_publisher_session_publishes_in_order_and_the_producer_continues_after_it() {
+    const RING: usize = 8;
+    const COUNT: u64 = if cfg!(miri) { 40 } else { 1000 };
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let gate = Gate::new();
+    gate.open();
+    let mut producer = build_single_producer(RING, Quote::default, BlockingWaitStrategy::new())
+        .handle_events_with(recorder(gate, log.clone()))
+        .build()
+        .unwrap();
+    assert_eq!(producer.publish(|q, _| q.id = 0), Ok(0));
+    {
+        // Many laps of a small ring: the session waits for room as the producer would.
+        let mut publisher = producer.publisher();
+        for id in 1..COUNT {
+            assert_eq!(publisher.publish(|q, _| q.id = id), Ok(id as i64));
+        }
+        // The rest of the Producer API works through the session too.
+        assert_eq!(
+            publisher.batch_publish(3, |batch| {
+                for (q, id) in batch.zip(COUNT..) {
+                    q.id = id;
+                }
+            }),
+            Ok(COUNT as i64 + 2)
+        );
+        assert_eq!(
+            publisher.publish_with(|q, _, id| q.id = id, COUNT + 3),
+            Ok(COUNT as i64 + 3)
+        );
+    }
+    // The session handed its place back: the producer carries on from the next sequence.
+    assert_eq!(producer.publish(|q, _| q.id = COUNT + 4), Ok(COUNT as i64 + 4));
+    assert_eq!(producer.cursor(), COUNT as i64 + 4);
+    let mut second = producer.publisher();
+    assert_eq!(second.publish(|q, _| q.id = COUNT + 5), Ok(COUNT as i64 + 5));
+    drop(second);
+    common::finishes("shutdown", move || producer.shutdown()).unwrap();
+    assert_eq!(ids(&log), (0..COUNT + 6).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_publisher_session_reports_full_like_the_producer() {
+    let gate = Gate::new();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let mut producer = build_single_producer(4, Quote::default, BlockingWaitStrategy::new())
+        .handle_events_with(recorder(gate.clone(), log.clone()))
+        .build()
+        .unwrap();
+    let mut publisher = producer.publisher();
+    for id in 0..4 {
+        assert_eq!(publisher.try_publish(|q, _| q.id = id), Ok(id as i64));
+    }
+    gate.expect_waiter(); // the consumer is stuck inside event 0
+    assert_eq!(
+        publisher.try_publish(|q, _| q.id = 99),
+        Err(TryPublishError::Full)
+    );
+    assert_eq!(
+        publisher.batch_publish(5, |_| {}),
+        Err(PublishError::InvalidBatch {
+            requested: 5,
+            capacity: 4
+        }),
+        "a batch larger than the ring is refused, not waited for"
+    );
+    gate.open();
+    common::expect_within("the consumer frees a slot", || log.lock().unwrap().len() >= 2);
+    assert_eq!(publisher.try_publish(|q, _| q.id = 4), Ok(4));
+    drop(publisher);
+    common::finishes("shutdown", move || producer.shutdown()).unwrap();
+    assert_eq!(ids(&log), vec![0, 1, 2, 3, 4]);
+}
+
+#[test]
+fn a_publisher_session_gets_halted_once_a_handler_fails() {
+    let mut producer = build_single_producer(8, Quote::default, BlockingWaitStrategy::new())
+        .handle_events_with(|q: &Quote, _: i64, _: bool| assert_ne!(q.id, 1, "bad quote"))
+        .build()
+        .unwrap();
+    let (producer, error) = common::finishes("publishing until the halt is seen", move || {
+        let mut publisher = producer.publisher();
+        publisher.publish(|q, _| q.id = 1).unwrap(); // the handler fails on this one
+                                                     // Publishes succeed until the halt is visible (at the latest when the ring is full and
+                                                     // the claim waits for a consumer that is gone); then every one is refused.
+        let error = loop {
+            if let Err(error) = publisher.publish(|q, _| q.id = 2) {
+                break error;
+            }
+        };
+        assert_eq!(
+            publisher.try_publish(|q, _| q.id = 3),
+            Err(TryPublishError::Halted)
+        );
+        drop(publisher);
+        (producer, error)
+    });
+    assert_eq!(error, PublishError::Halted);
+    common::finishes("shutdown", move || producer.shutdown()).expect_err("the handler failed");
+}
+
+#[test]
+fn a_publisher_session_that_panics_hands_its_claims_back() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let gate = Gate::new();
+    gate.open();
+    let mut producer = build_single_producer(8, Quote::default, BlockingWaitStrategy::new())
+        .handle_events_with(recorder(gate, log.clone()))
+        .build()
+        .unwrap();
+    let panicked = catch_unwind(AssertUnwindSafe(|| {
+        let mut publisher = producer.publisher();
+        publisher.publish(|q, _| q.id = 1).unwrap();
+        publisher.publish(|q, _| {
+            q.id = 2;
+            panic!("translator failed halfway");
+        })
+    }));
+    assert!(panicked.is_err());
+    // The panicking publish was published as the translator left it, and the unwinding session
+    // handed sequence 1 back to the producer: the next claim is 2, not 0 or 1 again.
+    assert_eq!(producer.publish(|q, _| q.id = 3), Ok(2));
+    common::finishes("shutdown", move || producer.shutdown()).unwrap();
+    assert_eq!(ids(&log), vec![1, 2, 3]);
 }

@@ -1,20 +1,20 @@
 //! [`BatchIter`]: the claimed slots of a batch publish.
 
-use crate::RingBuffer;
+use crate::ring_buffer::RingView;
 
 /// The events of a batch claim, in sequence order, for a batch translator to fill in.
 ///
 /// Each item is a distinct slot claimed by this producer, so the `&mut` items may be held at
 /// the same time.
 pub struct BatchIter<'a, E> {
-    ring: &'a RingBuffer<E>,
+    ring: RingView<'a, E>,
     first: i64,
     next: i64,
     high: i64,
 }
 
 impl<'a, E> BatchIter<'a, E> {
-    pub(crate) fn new(ring: &'a RingBuffer<E>, low: i64, high: i64) -> Self {
+    pub(crate) fn new(ring: RingView<'a, E>, low: i64, high: i64) -> Self {
         debug_assert!(high - low < ring.size() as i64);
         Self {
             ring,

@@ -1,6 +1,7 @@
 //! Producers: the handles that publish events, and the [`Producer`] trait they share.
 //!
-//! - [`SingleProducer`]: one publishing thread (the fastest: no atomic read-modify-write).
+//! - [`SingleProducer`]: one publishing thread (the fastest: no atomic read-modify-write), and
+//!   [`Publisher`], a session borrowed from it for a loop of publishes.
 //! - [`MultiProducer`]: `Clone + Send`, one clone per publishing thread.
 //!
 //! Publishing is done through translators: closures that fill in the pre-allocated event in the
@@ -8,28 +9,31 @@
 
 mod batch;
 mod multi;
+mod publisher;
 mod single;
 
 pub use batch::BatchIter;
 pub use multi::MultiEventPoller;
 pub use multi::MultiProducer;
+pub use publisher::Publisher;
 pub use single::SingleProducer;
 
 use std::marker::PhantomData;
 
 use crate::error::{PublishError, TryPublishError};
-use crate::RingBuffer;
+use crate::ring_buffer::RingView;
 
 pub(crate) mod sealed {
     use crate::error::ClaimError;
-    use crate::RingBuffer;
+    use crate::ring_buffer::RingView;
 
     /// The claim/commit protocol a producer implements; not implementable outside this crate,
     /// so every [`Producer`](super::Producer) keeps the sequencer protocol that makes slot
     /// access sound.
     pub trait Claim<E> {
+        /// The ring's slots, to write claimed events through.
         #[doc(hidden)]
-        fn ring(&self) -> &RingBuffer<E>;
+        fn slots(&self) -> RingView<'_, E>;
         /// Claims `n` slots, waiting for space; returns the highest sequence claimed.
         #[doc(hidden)]
         fn claim(&mut self, n: i64) -> Result<i64, ClaimError>;
@@ -61,7 +65,7 @@ impl<E, P: sealed::Claim<E> + ?Sized> Drop for CommitOnDrop<'_, E, P> {
 
 /// Writes into claimed slots `low..=high` and publishes them.
 #[inline(always)]
-fn write_and_commit<E, P, R>(producer: &P, low: i64, high: i64, write: impl FnOnce(&RingBuffer<E>) -> R) -> R
+fn write_and_commit<E, P, R>(producer: &P, low: i64, high: i64, write: impl FnOnce(RingView<'_, E>) -> R) -> R
 where
     P: sealed::Claim<E> + ?Sized,
 {
@@ -71,7 +75,7 @@ where
         high,
         _event: PhantomData,
     };
-    write(producer.ring())
+    write(producer.slots())
 }
 
 /// Publishing events: implemented by [`SingleProducer`] and [`MultiProducer`].

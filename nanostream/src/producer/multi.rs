@@ -10,6 +10,7 @@ use crate::error::{ClaimError, ShutdownError};
 use crate::monitor::PipelineMonitor;
 use crate::pipeline::Pipeline;
 use crate::poller::EventPoller;
+use crate::ring_buffer::RingView;
 use crate::sequencer::{AvailabilityBuffer, MultiProducerSequencer};
 use crate::sync::Arc;
 use crate::{RingBuffer, WaitStrategy};
@@ -201,8 +202,8 @@ impl<E, W: WaitStrategy> Clone for MultiProducer<E, W> {
 
 impl<E, W: WaitStrategy> Claim<E> for MultiProducer<E, W> {
     #[inline(always)]
-    fn ring(&self) -> &RingBuffer<E> {
-        &self.ring
+    fn slots(&self) -> RingView<'_, E> {
+        self.ring.view()
     }
     #[inline(always)]
     fn claim(&mut self, n: i64) -> Result<i64, ClaimError> {

@@ -7,6 +7,7 @@ use crate::error::{ClaimError, ShutdownError};
 use crate::monitor::PipelineMonitor;
 use crate::pipeline::Pipeline;
 use crate::poller::EventPoller;
+use crate::ring_buffer::RingView;
 use crate::sequencer::{SingleProducerSequencer, SinglePublished};
 use crate::sync::Arc;
 use crate::{RingBuffer, WaitStrategy};
@@ -14,7 +15,8 @@ use crate::{RingBuffer, WaitStrategy};
 /// Publishes into a pipeline from one thread, and owns the pipeline.
 ///
 /// Built by [`build_single_producer`](crate::build_single_producer). Publish with the
-/// [`Producer`](crate::Producer) methods. [`shutdown`](Self::shutdown) processes every published
+/// [`Producer`](crate::Producer) methods, or, in a loop, through a [`Publisher`](crate::Publisher)
+/// session ([`publisher`](Self::publisher)). [`shutdown`](Self::shutdown) processes every published
 /// event and joins the consumer threads; dropping the producer does the same (and logs a failure
 /// it cannot return).
 pub struct SingleProducer<E, W: WaitStrategy> {
@@ -99,12 +101,18 @@ impl<E, W: WaitStrategy> SingleProducer<E, W> {
     pub fn has_available_capacity(&self, n: i64) -> bool {
         self.sequencer.has_available_capacity(n)
     }
+
+    /// The sequencer and the ring, borrowed apart (for a [`Publisher`](super::Publisher)).
+    #[inline(always)]
+    pub(super) fn parts(&mut self) -> (&mut SingleProducerSequencer<W>, &RingBuffer<E>) {
+        (&mut self.sequencer, &self.ring)
+    }
 }
 
 impl<E, W: WaitStrategy> Claim<E> for SingleProducer<E, W> {
     #[inline(always)]
-    fn ring(&self) -> &RingBuffer<E> {
-        &self.ring
+    fn slots(&self) -> RingView<'_, E> {
+        self.ring.view()
     }
     #[inline(always)]
     fn claim(&mut self, n: i64) -> Result<i64, ClaimError> {

@@ -28,18 +28,119 @@ use crate::{Alert, WaitStrategy};
 /// assert_eq!(seq.try_next(), Ok(4));
 /// ```
 pub struct SingleProducerSequencer<W> {
+    claims: Claims,
     size: i64,
-    /// The last claimed sequence (owned by the producer; consumers never read it).
-    next_value: i64,
-    /// The slowest gating sequence seen at the last check, so most claims skip reading them.
-    cached_gating: i64,
-    /// The highest sequence the cached gating position lets us claim without looking again
-    /// (`cached_gating + size`).
-    claim_limit: i64,
     cursor: Arc<Sequence>,
     gating: Box<[Arc<Sequence>]>,
     wait_strategy: Arc<W>,
     alert: Arc<Alert>,
+}
+
+/// The producer's private claim state: the only fields a claim writes.
+///
+/// Kept apart from the sequencer's shared parts so that a [`Publisher`](crate::Publisher)
+/// session can borrow it mutably while it holds plain references to the cursor, the alert and
+/// the wait strategy, and copy the two fields it needs into locals for the length of the
+/// session.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Claims {
+    /// The last claimed sequence (owned by the producer; consumers never read it).
+    pub(crate) next_value: i64,
+    /// The slowest gating sequence seen at the last check, so most claims skip reading them.
+    cached_gating: i64,
+    /// The highest sequence the cached gating position lets us claim without looking again
+    /// (`cached_gating + size`).
+    pub(crate) claim_limit: i64,
+}
+
+/// What a claim reads besides [`Claims`]: the ring size, the gating sequences and the alert.
+#[derive(Clone, Copy)]
+pub(crate) struct ClaimContext<'a> {
+    size: i64,
+    gating: &'a [Arc<Sequence>],
+    pub(crate) alert: &'a Alert,
+}
+
+/// The parts of a sequencer a [`Publisher`](crate::Publisher) session borrows.
+pub(crate) struct SessionParts<'a, W> {
+    pub(crate) claims: &'a mut Claims,
+    pub(crate) context: ClaimContext<'a>,
+    pub(crate) cursor: &'a Sequence,
+    pub(crate) wait_strategy: &'a W,
+}
+
+impl Claims {
+    /// Whether the claim of `n` ending at `next` is valid and fits under the claim limit, and
+    /// the pipeline runs: the whole fast path of a claim.
+    #[inline(always)]
+    pub(crate) fn fits(n: i64, next: i64, limit: i64, context: ClaimContext<'_>) -> bool {
+        n >= 1 && next <= limit && !context.alert.is_raised()
+    }
+
+    #[inline]
+    fn next_n(&mut self, n: i64, context: ClaimContext<'_>) -> Result<i64, ClaimError> {
+        let next = self.next_value + n;
+        if Self::fits(n, next, self.claim_limit, context) {
+            self.next_value = next;
+            return Ok(next);
+        }
+        self.next_n_slow(n, context)
+    }
+
+    /// The claim when the cached gating position does not prove there is room (or the claim
+    /// is invalid, or the pipeline halted): kept out of line so that the fast path is a load,
+    /// an add and three compares. The `disruptor` crate's claim is that short too; ours used to
+    /// re-check the claim size and subtract the ring size on every publish, which cost
+    /// single-publish throughput in a loop bound by stores (benches/README.md, "Fifth round").
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn next_n_slow(&mut self, n: i64, context: ClaimContext<'_>) -> Result<i64, ClaimError> {
+        check_claim(n, context.size)?;
+        if context.alert.is_raised() {
+            return Err(ClaimError::Halted);
+        }
+        let next_value = self.next_value;
+        let next = next_value + n;
+        if next > self.claim_limit {
+            let min = wait_for_capacity(context.gating, next - context.size, next_value, context.alert)?;
+            self.cache_gating(min, context.size);
+        }
+        self.next_value = next;
+        Ok(next)
+    }
+
+    #[inline]
+    pub(crate) fn try_next_n(&mut self, n: i64, context: ClaimContext<'_>) -> Result<i64, ClaimError> {
+        check_claim(n, context.size)?;
+        if context.alert.is_raised() {
+            return Err(ClaimError::Halted);
+        }
+        if !self.has_capacity(n, context) {
+            return Err(ClaimError::Full);
+        }
+        self.next_value += n;
+        Ok(self.next_value)
+    }
+
+    #[inline]
+    fn has_capacity(&mut self, n: i64, context: ClaimContext<'_>) -> bool {
+        let next = self.next_value + n;
+        if next <= self.claim_limit {
+            return true;
+        }
+        let min = minimum_sequence(context.gating, self.next_value);
+        self.cache_gating(min, context.size);
+        next <= self.claim_limit
+    }
+
+    /// Remembers `min`, the slowest gating sequence just read, and the claim limit it implies.
+    #[inline]
+    fn cache_gating(&mut self, min: i64, size: i64) {
+        self.cached_gating = min;
+        // A gating sequence ahead of the claims (impossible unless sequences are misused) must
+        // not let a claim lap the ring: bound the limit by what has been claimed.
+        self.claim_limit = min.min(self.next_value) + size;
+    }
 }
 
 impl<W: WaitStrategy> SingleProducerSequencer<W> {
@@ -58,14 +159,31 @@ impl<W: WaitStrategy> SingleProducerSequencer<W> {
     ) -> Self {
         debug_assert!(size.is_power_of_two());
         Self {
+            claims: Claims {
+                next_value: Sequence::INITIAL,
+                cached_gating: Sequence::INITIAL,
+                claim_limit: Sequence::INITIAL + size as i64,
+            },
             size: size as i64,
-            next_value: Sequence::INITIAL,
-            cached_gating: Sequence::INITIAL,
-            claim_limit: Sequence::INITIAL + size as i64,
             cursor,
             gating: gating.into_boxed_slice(),
             wait_strategy,
             alert,
+        }
+    }
+
+    /// The parts a [`Publisher`](crate::Publisher) session borrows.
+    #[inline(always)]
+    pub(crate) fn session(&mut self) -> SessionParts<'_, W> {
+        SessionParts {
+            claims: &mut self.claims,
+            context: ClaimContext {
+                size: self.size,
+                gating: &self.gating,
+                alert: &self.alert,
+            },
+            cursor: &self.cursor,
+            wait_strategy: &self.wait_strategy,
         }
     }
 
@@ -95,34 +213,12 @@ impl<W: WaitStrategy> SingleProducerSequencer<W> {
     /// claimed; the claim is `hi - n + 1 ..= hi`.
     #[inline]
     pub fn next_n(&mut self, n: i64) -> Result<i64, ClaimError> {
-        let next = self.next_value + n;
-        if n >= 1 && next <= self.claim_limit && !self.alert.is_raised() {
-            self.next_value = next;
-            return Ok(next);
-        }
-        self.next_n_slow(n)
-    }
-
-    /// The claim when the cached gating position does not prove there is room (or the claim is
-    /// invalid, or the pipeline halted): kept out of line so that the fast path above is a load,
-    /// an add and two compares. The `disruptor` crate's claim is that short too; ours used to
-    /// re-check the claim size and subtract the ring size on every publish, which cost
-    /// single-publish throughput in a loop bound by stores (benches/README.md, "Fifth round").
-    #[cold]
-    #[inline(never)]
-    fn next_n_slow(&mut self, n: i64) -> Result<i64, ClaimError> {
-        check_claim(n, self.size)?;
-        if self.alert.is_raised() {
-            return Err(ClaimError::Halted);
-        }
-        let next_value = self.next_value;
-        let next = next_value + n;
-        if next > self.claim_limit {
-            let min = wait_for_capacity(&self.gating, next - self.size, next_value, &self.alert)?;
-            self.cache_gating(min);
-        }
-        self.next_value = next;
-        Ok(next)
+        let context = ClaimContext {
+            size: self.size,
+            gating: &self.gating,
+            alert: &self.alert,
+        };
+        self.claims.next_n(n, context)
     }
 
     /// Claims the next slot if one is free now; [`ClaimError::Full`] otherwise.
@@ -134,35 +230,12 @@ impl<W: WaitStrategy> SingleProducerSequencer<W> {
     /// Claims the next `n` slots if they are free now; [`ClaimError::Full`] otherwise.
     #[inline]
     pub fn try_next_n(&mut self, n: i64) -> Result<i64, ClaimError> {
-        check_claim(n, self.size)?;
-        if self.alert.is_raised() {
-            return Err(ClaimError::Halted);
-        }
-        if !self.has_capacity(n) {
-            return Err(ClaimError::Full);
-        }
-        self.next_value += n;
-        Ok(self.next_value)
-    }
-
-    #[inline]
-    fn has_capacity(&mut self, n: i64) -> bool {
-        let next = self.next_value + n;
-        if next <= self.claim_limit {
-            return true;
-        }
-        let min = minimum_sequence(&self.gating, self.next_value);
-        self.cache_gating(min);
-        next <= self.claim_limit
-    }
-
-    /// Remembers `min`, the slowest gating sequence just read, and the claim limit it implies.
-    #[inline]
-    fn cache_gating(&mut self, min: i64) {
-        self.cached_gating = min;
-        // A gating sequence ahead of the claims (impossible unless sequences are misused) must
-        // not let a claim lap the ring: bound the limit by what has been claimed.
-        self.claim_limit = min.min(self.next_value) + self.size;
+        let context = ClaimContext {
+            size: self.size,
+            gating: &self.gating,
+            alert: &self.alert,
+        };
+        self.claims.try_next_n(n, context)
     }
 
     /// Whether `n` more slots could be claimed now without waiting.
@@ -170,14 +243,16 @@ impl<W: WaitStrategy> SingleProducerSequencer<W> {
         if n < 1 || n > self.size {
             return false;
         }
-        let wrap_point = self.next_value + n - self.size;
-        wrap_point <= self.cached_gating || wrap_point <= minimum_sequence(&self.gating, self.next_value)
+        let next_value = self.claims.next_value;
+        let wrap_point = next_value + n - self.size;
+        wrap_point <= self.claims.cached_gating || wrap_point <= minimum_sequence(&self.gating, next_value)
     }
 
     /// How many slots are free now.
     pub fn remaining_capacity(&self) -> i64 {
-        let consumed = minimum_sequence(&self.gating, self.next_value);
-        self.size - (self.next_value - consumed)
+        let next_value = self.claims.next_value;
+        let consumed = minimum_sequence(&self.gating, next_value);
+        self.size - (next_value - consumed)
     }
 
     /// Publishes `sequence` (and, the producer being alone, everything claimed before it).
@@ -199,7 +274,7 @@ impl<W> std::fmt::Debug for SingleProducerSequencer<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SingleProducerSequencer")
             .field("size", &self.size)
-            .field("next_value", &self.next_value)
+            .field("next_value", &self.claims.next_value)
             .field("cursor", &self.cursor.get())
             .finish()
     }
