@@ -97,6 +97,14 @@ fn translator_publish(c: &mut Criterion) {
             producer.publish(|e, _| *e = v).expect("running")
         })
     });
+    g.bench_function("publish through a Publisher session", |b| {
+        let mut publisher = producer.publisher();
+        let mut v = 0u64;
+        b.iter(|| {
+            v += 1;
+            publisher.publish(|e, _| *e = v).expect("running")
+        })
+    });
     g.bench_function("batch_publish of 64", |b| {
         let mut v = 0u64;
         b.iter(|| {

@@ -14,10 +14,14 @@
 //! Scenarios (after LMAX's performance tests, sized for 2 cores): unicast 1P-1C throughput
 //! (single and batch publish), round-trip latency 1P-1C beside the floor (two pinned threads
 //! and one cache-padded atomic), 2P-1C throughput, a 3-stage pipeline and a diamond (yielding
-//! strategies: 4 threads share 2 cores), and blocking round-trip latency. The single-publish
-//! scenario also runs two hand-written rings of the cursor protocol with no library around them
-//! (`peers/bare_cursor.rs`), and prints what they reach against the `disruptor` crate: the
-//! protocol's ceiling.
+//! strategies: 4 threads share 2 cores), and blocking round-trip latency; and, with no target,
+//! publish-to-handler latency under a steady feed and under bursts, which shows what NanoStream's
+//! streaming back-off costs a feed that does not saturate its consumer. The single-publish
+//! scenario publishes each event on its own in one loop (`Tx::send_each`: NanoStream runs it
+//! through a `Publisher` session, the others call their `publish` or `send`), shows NanoStream
+//! without the session and without the back-off beside it, and also runs two hand-written rings
+//! of the cursor protocol with no library around them (`peers/bare_cursor.rs`): the protocol's
+//! ceiling against the `disruptor` crate.
 
 #[path = "peers/alloc_count.rs"]
 mod alloc_count;
@@ -44,7 +48,7 @@ use contenders::{
 use cores::Cores;
 use nanostream::{BlockingWaitStrategy, BusySpinWaitStrategy, YieldingWaitStrategy};
 use report::{Results, Target};
-use scenarios::Figures;
+use scenarios::{Feed, Figures};
 
 #[global_allocator]
 static ALLOCATOR: alloc_count::Counting = alloc_count::Counting;
@@ -57,6 +61,7 @@ struct Size {
     round_trips: u64,
     blocking_round_trips: u64,
     pipeline_events: u64,
+    feed_events: u64,
 }
 
 const FULL: Size = Size {
@@ -65,6 +70,7 @@ const FULL: Size = Size {
     round_trips: 1_000_000,
     blocking_round_trips: 200_000,
     pipeline_events: 4_000_000,
+    feed_events: 1_000_000,
 };
 
 const QUICK: Size = Size {
@@ -73,6 +79,7 @@ const QUICK: Size = Size {
     round_trips: 100_000,
     blocking_round_trips: 20_000,
     pipeline_events: 400_000,
+    feed_events: 100_000,
 };
 
 /// Ring size / channel capacity for the throughput scenarios (LMAX uses 64 Ki too).
@@ -87,6 +94,9 @@ const TWO_P: &str = "2P-1C (busy spin)";
 const PIPELINE: &str = "pipeline 1P → 3 stages (yielding)";
 const DIAMOND: &str = "diamond 1P → (A, B) → C (yielding)";
 const BLOCKING: &str = "round trip 1P-1C (blocking)";
+const FEED_STEADY: &str = "feed latency, steady 10 M events/s (busy spin)";
+const FEED_SMALL_BURSTS: &str = "feed latency, bursts of 64 every 5 µs (busy spin)";
+const FEED_BURSTS: &str = "feed latency, bursts of 1000 every 50 µs (busy spin)";
 
 type Trial = Box<dyn Fn() -> Figures>;
 
@@ -130,7 +140,29 @@ fn scenarios(size: Size, cores: Cores, tpn: f64) -> Vec<Scenario> {
             move || scenarios::throughput_2p::<$c>(BIG_RING, cores, n / 2)
         };
     }
+    macro_rules! feed {
+        ($c:ty, $burst:expr, $period_ns:expr) => {
+            move || {
+                let feed = Feed {
+                    events: size.feed_events,
+                    burst: $burst,
+                    period_ns: $period_ns,
+                };
+                scenarios::feed_latency::<$c>(BIG_RING, cores, feed, tpn)
+            }
+        };
+    }
+    macro_rules! feed_scenario {
+        ($name:expr, $burst:expr, $period_ns:expr) => {
+            Scenario::new($name)
+                .with::<NanoSpin>(feed!(NanoSpin, $burst, $period_ns))
+                .with::<NanoSpinUnpaced>(feed!(NanoSpinUnpaced, $burst, $period_ns))
+                .with::<DisSpin>(feed!(DisSpin, $burst, $period_ns))
+        };
+    }
     type NanoSpin = Nano<BusySpinWaitStrategy>;
+    type NanoSpinPlain = Nano<BusySpinWaitStrategy, false>;
+    type NanoSpinUnpaced = Nano<BusySpinWaitStrategy, true, false>;
     type NanoYield = Nano<YieldingWaitStrategy>;
     type NanoBlock = Nano<BlockingWaitStrategy>;
     type DisSpin = Disruptor<disruptor::BusySpin>;
@@ -145,6 +177,8 @@ fn scenarios(size: Size, cores: Cores, tpn: f64) -> Vec<Scenario> {
     vec![
         Scenario::new(UNICAST)
             .with::<NanoSpin>(tput!(NanoSpin, u, n, 1))
+            .with::<NanoSpinPlain>(tput!(NanoSpinPlain, u, n, 1))
+            .with::<NanoSpinUnpaced>(tput!(NanoSpinUnpaced, u, n, 1))
             .with::<DisSpin>(tput!(DisSpin, u, n, 1))
             .with::<Chan<CrossbeamSpin>>(tput!(Chan<CrossbeamSpin>, u, n, 1))
             .with::<Chan<StdSpin>>(tput!(Chan<StdSpin>, u, n, 1))
@@ -152,6 +186,7 @@ fn scenarios(size: Size, cores: Cores, tpn: f64) -> Vec<Scenario> {
             .with::<BareCursor<false>>(tput!(BareCursor<false>, u, n, 1)),
         Scenario::new(UNICAST_BATCH)
             .with::<NanoSpin>(tput!(NanoSpin, u, n, 64))
+            .with::<NanoSpinUnpaced>(tput!(NanoSpinUnpaced, u, n, 64))
             .with::<DisSpin>(tput!(DisSpin, u, n, 64))
             .with::<Chan<CrossbeamSpin>>(tput!(Chan<CrossbeamSpin>, u, n, 64))
             .with::<Chan<StdSpin>>(tput!(Chan<StdSpin>, u, n, 64)),
@@ -185,6 +220,9 @@ fn scenarios(size: Size, cores: Cores, tpn: f64) -> Vec<Scenario> {
             .with::<NanoBlock>(rt!(NanoBlock, brts))
             .with::<Chan<CrossbeamBlock>>(rt!(Chan<CrossbeamBlock>, brts))
             .with::<Chan<StdBlock>>(rt!(Chan<StdBlock>, brts)),
+        feed_scenario!(FEED_STEADY, 1, 100.0),
+        feed_scenario!(FEED_SMALL_BURSTS, 64, 5_000.0),
+        feed_scenario!(FEED_BURSTS, 1000, 50_000.0),
     ]
 }
 
@@ -426,6 +464,26 @@ fn main() {
             "The `disruptor` crate has no yielding wait strategy (only `BusySpin`, `BusySpinWithSpinLoopHint`, \
              `Sleep`): its row uses `BusySpin` as shipped, and a second row a user-written strategy that yields on \
              every empty poll. Channel stages block in `recv` (crossbeam spins and yields before it parks).",
+        );
+    }
+    results.note(
+        UNICAST,
+        "Every implementation publishes each value on its own (one claim, one cursor store per event) in one loop. \
+         NanoStream's first row runs that loop through a `Publisher` session borrowed from the producer, and its \
+         consumer uses the default `StreamingBackoff` (it paces its polls while the producer streams); the other two \
+         NanoStream rows each leave one of these out: `publish` called on the producer itself, or a consumer that \
+         polls again at once after every batch.",
+    );
+    results.note(
+        UNICAST_BATCH,
+        "NanoStream's second row: a consumer with the streaming back-off disabled.",
+    );
+    for s in [FEED_STEADY, FEED_SMALL_BURSTS, FEED_BURSTS] {
+        results.note(
+            s,
+            "Publish-to-handler latency: each event carries the TSC read just before its publish, the handler \
+             records the difference (both reads, ~20 ns each here, are in every figure). No target: this shows \
+             what the streaming back-off costs a feed that does not saturate the consumer.",
         );
     }
     results.note(

@@ -42,6 +42,15 @@ pub trait Tx: Send + 'static {
     fn send(&mut self, v: u64);
     /// Publishes `first..first + n` (one claim where the implementation has batches).
     fn send_batch(&mut self, first: u64, n: usize);
+    /// Publishes each of `values` on its own, as a user's publishing loop would: one event per
+    /// claim and per publish. An implementation with a faster way to run such a loop (NanoStream's
+    /// `Publisher` session) overrides it; the others call `send` for each.
+    #[inline(always)]
+    fn send_each(&mut self, values: std::ops::Range<u64>) {
+        for v in values {
+            self.send(v);
+        }
+    }
     /// Lets the consumers finish every published value and joins their threads.
     fn stop(self);
 }
@@ -91,20 +100,35 @@ impl NanoWait for nanostream::BlockingWaitStrategy {
     }
 }
 
-/// Adds `topology`'s consumers to a NanoStream builder (single or multi producer).
+/// Adds `topology`'s consumers to a NanoStream builder (single or multi producer), each with
+/// `backoff` (the builder's default unless given).
 macro_rules! nano_graph {
-    ($builder:expr, $setup:expr, $sink:expr) => {{
+    ($builder:expr, $setup:expr, $sink:expr) => {
+        nano_graph!($builder, $setup, $sink, nanostream::StreamingBackoff::default())
+    };
+    ($builder:expr, $setup:expr, $sink:expr, $backoff:expr) => {{
         let mut sink = $sink;
+        let b: nanostream::StreamingBackoff = $backoff;
         let last = move |e: &u64, _: i64, _: bool| sink(*e);
         let stage = |e: &u64, _: i64, _: bool| pass(*e);
         match $setup.topology {
             Topology::Unicast => $builder
                 .pin_at_core($setup.consumer_core)
+                .streaming_backoff(b)
                 .handle_events_with(last),
-            Topology::Chain3 => $builder.handle_events_with(stage).then(stage).then(last),
+            Topology::Chain3 => $builder
+                .streaming_backoff(b)
+                .handle_events_with(stage)
+                .streaming_backoff(b)
+                .then(stage)
+                .streaming_backoff(b)
+                .then(last),
             Topology::Diamond => $builder
+                .streaming_backoff(b)
                 .handle_events_with(stage)
+                .streaming_backoff(b)
                 .handle_events_with(stage)
+                .streaming_backoff(b)
                 .then(last),
         }
         .build()
@@ -112,20 +136,66 @@ macro_rules! nano_graph {
     }};
 }
 
-/// NanoStream with one producer.
-pub struct Nano<W>(PhantomData<W>);
+/// NanoStream with one producer. `SESSION`: single publishes in a loop go through a
+/// [`nanostream::Publisher`] session (the way to write such a loop); otherwise each is a
+/// `publish` call on the producer. `PACED`: consumers use the default
+/// [`nanostream::StreamingBackoff`]; otherwise it is disabled.
+pub struct Nano<W, const SESSION: bool = true, const PACED: bool = true>(PhantomData<W>);
 
-impl<W: NanoWait> Contender for Nano<W> {
-    type Tx = nanostream::SingleProducer<u64, W>;
+impl<W: NanoWait, const SESSION: bool, const PACED: bool> Contender for Nano<W, SESSION, PACED> {
+    type Tx = NanoTx<W, SESSION>;
     fn name() -> String {
-        format!("NanoStream ({})", W::LABEL)
+        let how = match (SESSION, PACED) {
+            (true, true) => "",
+            (false, true) => ", publish on the producer",
+            (true, false) => ", streaming back-off disabled",
+            (false, false) => ", publish on the producer, streaming back-off disabled",
+        };
+        format!("NanoStream ({}{how})", W::LABEL)
     }
     fn start<S: FnMut(u64) + Send + 'static>(setup: Setup, sink: S) -> Self::Tx {
-        nano_graph!(
+        let backoff = if PACED {
+            nanostream::StreamingBackoff::default()
+        } else {
+            nanostream::StreamingBackoff::disabled()
+        };
+        NanoTx(nano_graph!(
             nanostream::build_single_producer(setup.capacity, || 0u64, W::make()),
             setup,
-            sink
-        )
+            sink,
+            backoff
+        ))
+    }
+}
+
+/// The producer end of [`Nano`].
+pub struct NanoTx<W: nanostream::WaitStrategy, const SESSION: bool>(nanostream::SingleProducer<u64, W>);
+
+impl<W: nanostream::WaitStrategy, const SESSION: bool> Tx for NanoTx<W, SESSION> {
+    #[inline(always)]
+    fn send(&mut self, v: u64) {
+        self.0.send(v);
+    }
+    #[inline(always)]
+    fn send_batch(&mut self, first: u64, n: usize) {
+        self.0.send_batch(first, n);
+    }
+    #[inline(always)]
+    fn send_each(&mut self, values: std::ops::Range<u64>) {
+        if SESSION {
+            let mut publisher = self.0.publisher();
+            for v in values {
+                nanostream::Producer::publish(&mut publisher, |e, _| *e = v)
+                    .expect("the pipeline is running");
+            }
+        } else {
+            for v in values {
+                self.0.send(v);
+            }
+        }
+    }
+    fn stop(self) {
+        self.0.stop();
     }
 }
 

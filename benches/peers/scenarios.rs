@@ -60,9 +60,7 @@ pub fn throughput<C: Contender>(
         let allocs = allocations();
         let start = Instant::now();
         if batch == 1 {
-            for v in 0..events {
-                tx.send(v);
-            }
+            tx.send_each(0..events);
         } else {
             assert_eq!(events % batch as u64, 0);
             let mut v = 0;
@@ -235,5 +233,73 @@ pub fn floor_round_trip(cores: Cores, trips: u64, ticks_per_ns: f64) -> Figures 
         cell.store(u64::MAX, Ordering::Release);
         echo.join().expect("the echo thread panicked");
         latency_figures(&h, ticks_per_ns)
+    })
+}
+
+/// A feed: `events` published in bursts of `burst` back to back, one burst every `period_ns`
+/// (a steady feed is bursts of 1).
+#[derive(Clone, Copy, Debug)]
+pub struct Feed {
+    /// Events in all.
+    pub events: u64,
+    /// Events published back to back.
+    pub burst: u64,
+    /// From the start of one burst to the start of the next.
+    pub period_ns: f64,
+}
+
+/// Publish-to-handler latency under a `feed`. Each event carries the clock reading taken just
+/// before its publish; the consumer records `now - then` in a histogram it owns (sized up
+/// front, so recording allocates nothing) and hands it back after the last event. Both clock
+/// reads are in every figure alike.
+pub fn feed_latency<C: Contender>(capacity: usize, cores: Cores, feed: Feed, ticks_per_ns: f64) -> Figures {
+    on_fresh_thread(move || {
+        let done: Arc<std::sync::Mutex<Option<Histogram<u64>>>> = Arc::default();
+        let out = done.clone();
+        let mut histogram = Some(Histogram::new_with_bounds(1, 1 << 40, 3).expect("valid bounds"));
+        let mut seen = 0;
+        let sink = move |sent: u64| {
+            let now = clock::now();
+            if let Some(h) = histogram.as_mut() {
+                h.saturating_record(now.saturating_sub(sent).max(1));
+            }
+            seen += 1;
+            if seen == feed.events {
+                *out.lock().expect("the histogram's lock is never poisoned") = histogram.take();
+            }
+        };
+        let setup = Setup {
+            topology: Topology::Unicast,
+            capacity,
+            consumer_core: cores.consumer,
+        };
+        let mut tx = C::start(setup, sink);
+        pin(cores.producer);
+        let period = (feed.period_ns * ticks_per_ns) as u64;
+        let mut next_burst = clock::now();
+        let mut sent = 0;
+        while sent < feed.events {
+            while clock::now() < next_burst {
+                std::hint::spin_loop();
+            }
+            for _ in 0..feed.burst.min(feed.events - sent) {
+                tx.send(clock::now());
+                sent += 1;
+            }
+            next_burst += period;
+        }
+        tx.stop();
+        let h = done
+            .lock()
+            .expect("the histogram's lock is never poisoned")
+            .take()
+            .unwrap_or_else(|| panic!("{}: not every event arrived", C::name()));
+        let ns = |ticks: u64| ticks as f64 / ticks_per_ns;
+        vec![
+            ("latency p50", "ns", ns(h.value_at_quantile(0.50))),
+            ("latency p99", "ns", ns(h.value_at_quantile(0.99))),
+            ("latency p99.9", "ns", ns(h.value_at_quantile(0.999))),
+            ("latency max", "ns", ns(h.max())),
+        ]
     })
 }
