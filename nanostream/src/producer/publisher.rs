@@ -101,7 +101,7 @@ impl<E, W: WaitStrategy> Publisher<'_, E, W> {
     #[inline(always)]
     fn claim_fast(&mut self, n: i64) -> Option<i64> {
         let next = self.next + n;
-        if Claims::fits(n, next, self.limit, self.context) {
+        if Claims::fits(n, next, self.limit, self.context.alert) {
             self.next = next;
             return Some(next);
         }
