@@ -19,6 +19,24 @@ pub type Figures = Vec<(&'static str, &'static str, f64)>;
 /// Set by the sink once the last value arrived: 1 if all arrived in order, 2 if not.
 type Done = Arc<CachePadded<AtomicU64>>;
 
+/// Starts `C` with `topology` ending in `sink` (the unicast consumer on the consumer core), then
+/// pins the calling thread, the producer, to the producer core.
+fn start<C: Contender>(
+    topology: Topology,
+    capacity: usize,
+    cores: Cores,
+    sink: impl FnMut(u64) + Send + 'static,
+) -> C::Tx {
+    let setup = Setup {
+        topology,
+        capacity,
+        consumer_core: cores.consumer,
+    };
+    let tx = C::start(setup, sink);
+    pin(cores.producer);
+    tx
+}
+
 fn wait_done(done: &Done) -> bool {
     loop {
         match done.load(Ordering::Acquire) {
@@ -50,13 +68,7 @@ pub fn throughput<C: Contender>(
                 signal.store(if in_order { 1 } else { 2 }, Ordering::Release);
             }
         };
-        let setup = Setup {
-            topology,
-            capacity,
-            consumer_core: cores.consumer,
-        };
-        let mut tx = C::start(setup, sink);
-        pin(cores.producer);
+        let mut tx = start::<C>(topology, capacity, cores, sink);
         let allocs = allocations();
         let start = Instant::now();
         if batch == 1 {
@@ -104,13 +116,7 @@ where
                 signal.store(if in_order { 1 } else { 2 }, Ordering::Release);
             }
         };
-        let setup = Setup {
-            topology: Topology::Unicast,
-            capacity,
-            consumer_core: cores.consumer,
-        };
-        let tx = C::start(setup, sink);
-        pin(cores.producer);
+        let tx = start::<C>(Topology::Unicast, capacity, cores, sink);
         let start = Instant::now();
         std::thread::scope(|s| {
             for id in 0..2u64 {
@@ -185,13 +191,7 @@ pub fn round_trip<C: Contender>(capacity: usize, cores: Cores, trips: u64, ticks
         let echo: Arc<CachePadded<AtomicU64>> = Arc::default();
         let back = echo.clone();
         let sink = move |v: u64| back.store(v, Ordering::Release);
-        let setup = Setup {
-            topology: Topology::Unicast,
-            capacity,
-            consumer_core: cores.consumer,
-        };
-        let mut tx = C::start(setup, sink);
-        pin(cores.producer);
+        let mut tx = start::<C>(Topology::Unicast, capacity, cores, sink);
         let h = time_round_trips(trips / 10, trips, |i| {
             tx.send(i);
             while echo.load(Ordering::Acquire) != i {
@@ -268,13 +268,7 @@ pub fn feed_latency<C: Contender>(capacity: usize, cores: Cores, feed: Feed, tic
                 *out.lock().expect("the histogram's lock is never poisoned") = histogram.take();
             }
         };
-        let setup = Setup {
-            topology: Topology::Unicast,
-            capacity,
-            consumer_core: cores.consumer,
-        };
-        let mut tx = C::start(setup, sink);
-        pin(cores.producer);
+        let mut tx = start::<C>(Topology::Unicast, capacity, cores, sink);
         let period = (feed.period_ns * ticks_per_ns) as u64;
         let mut next_burst = clock::now();
         let mut sent = 0;

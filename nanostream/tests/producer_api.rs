@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use common::Gate;
 use nanostream::{
     build_multi_producer, build_single_producer, BlockingWaitStrategy, Producer, PublishError,
-    TryPublishError,
+    SingleProducer, TryPublishError,
 };
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +35,26 @@ fn recorder(
         }
         log.lock().unwrap().push((sequence, *q));
     }
+}
+
+/// The log of what a recorder saw.
+type Log = Arc<Mutex<Vec<(i64, Quote)>>>;
+
+/// A single-producer pipeline of `size` slots whose one consumer records every event.
+fn recorded(size: usize) -> (SingleProducer<Quote, BlockingWaitStrategy>, Log) {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let gate = Gate::new();
+    gate.open();
+    let producer = build_single_producer(size, Quote::default, BlockingWaitStrategy::new())
+        .handle_events_with(recorder(gate, log.clone()))
+        .build()
+        .unwrap();
+    (producer, log)
+}
+
+/// The ids the recorder saw, in order.
+fn ids(log: &Log) -> Vec<u64> {
+    log.lock().unwrap().iter().map(|(_, q)| q.id).collect()
 }
 
 #[test]
@@ -231,13 +251,7 @@ fn translator_forms_pass_their_arguments() {
 
 #[test]
 fn batch_publish_hands_out_the_claimed_slots_in_order() {
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let gate = Gate::new();
-    gate.open();
-    let mut producer = build_single_producer(8, Quote::default, BlockingWaitStrategy::new())
-        .handle_events_with(recorder(gate, log.clone()))
-        .build()
-        .unwrap();
+    let (mut producer, log) = recorded(8);
     assert_eq!(producer.publish(|q, _| q.id = 1), Ok(0));
     let high = producer
         .batch_publish(5, |mut batch| {
@@ -263,8 +277,7 @@ fn batch_publish_hands_out_the_claimed_slots_in_order() {
         Ok(13)
     );
     common::finishes("shutdown", move || producer.shutdown()).unwrap();
-    let ids: Vec<u64> = log.lock().unwrap().iter().map(|(_, q)| q.id).collect();
-    assert_eq!(ids, vec![1, 2, 3, 4, 0, 0, 10, 11, 12, 13, 14, 15, 16, 17]);
+    assert_eq!(ids(&log), vec![1, 2, 3, 4, 0, 0, 10, 11, 12, 13, 14, 15, 16, 17]);
 }
 
 #[test]
@@ -293,26 +306,18 @@ fn a_panicking_translator_still_publishes_its_claim() {
     // Had a claim stayed unpublished, this event would never reach the consumer.
     assert_eq!(producer.publish(|q, _| q.id = 4), Ok(3));
     common::finishes("shutdown", move || producer.shutdown()).unwrap();
-    let ids: Vec<u64> = log.lock().unwrap().iter().map(|(_, q)| q.id).collect();
-    assert_eq!(ids, vec![1, 2, 0, 4], "published as the translators left them");
-}
-
-/// The ids the recorder saw, in order.
-fn ids(log: &Mutex<Vec<(i64, Quote)>>) -> Vec<u64> {
-    log.lock().unwrap().iter().map(|(_, q)| q.id).collect()
+    assert_eq!(
+        ids(&log),
+        vec![1, 2, 0, 4],
+        "published as the translators left them"
+    );
 }
 
 #[test]
 fn a_publisher_session_publishes_in_order_and_the_producer_continues_after_it() {
     const RING: usize = 8;
     const COUNT: u64 = if cfg!(miri) { 40 } else { 1000 };
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let gate = Gate::new();
-    gate.open();
-    let mut producer = build_single_producer(RING, Quote::default, BlockingWaitStrategy::new())
-        .handle_events_with(recorder(gate, log.clone()))
-        .build()
-        .unwrap();
+    let (mut producer, log) = recorded(RING);
     assert_eq!(producer.publish(|q, _| q.id = 0), Ok(0));
     {
         // Many laps of a small ring: the session waits for room as the producer would.
@@ -406,13 +411,7 @@ fn a_publisher_session_gets_halted_once_a_handler_fails() {
 
 #[test]
 fn a_publisher_session_that_panics_hands_its_claims_back() {
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let gate = Gate::new();
-    gate.open();
-    let mut producer = build_single_producer(8, Quote::default, BlockingWaitStrategy::new())
-        .handle_events_with(recorder(gate, log.clone()))
-        .build()
-        .unwrap();
+    let (mut producer, log) = recorded(8);
     let panicked = catch_unwind(AssertUnwindSafe(|| {
         let mut publisher = producer.publisher();
         publisher.publish(|q, _| q.id = 1).unwrap();

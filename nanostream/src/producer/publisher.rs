@@ -22,9 +22,10 @@ use crate::WaitStrategy;
 /// a dependency through memory on every event. A `Publisher` copies them into locals of the
 /// session, which nothing else can see, and writes the sequence back once, when it is dropped.
 ///
-/// On the machine of `benches/README.md` (2-core AMD EPYC VM) this more than doubled the
-/// single-thread publish rate, and the unicast benchmark's single publishes went from about
-/// 1.4× to 2–4× the `disruptor` crate's.
+/// On the machine of `benches/README.md` (2-core AMD EPYC VM) a session publishes 2–3 times as
+/// fast as `publish` on the producer with no consumer running, and with the consumer on the
+/// other core it took the unicast benchmark's single publishes from 0.9–1.7× to 1.5–3.8× the
+/// `disruptor` crate's.
 ///
 /// The session borrows the producer mutably: drop it to call `shutdown` or any other method of
 /// the producer. Keep the loop's body free of calls the compiler cannot inline that take the
