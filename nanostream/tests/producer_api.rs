@@ -40,16 +40,22 @@ fn recorder(
 /// The log of what a recorder saw.
 type Log = Arc<Mutex<Vec<(i64, Quote)>>>;
 
-/// A single-producer pipeline of `size` slots whose one consumer records every event.
-fn recorded(size: usize) -> (SingleProducer<Quote, BlockingWaitStrategy>, Log) {
+/// A single-producer pipeline of `size` slots whose one consumer records every event, blocking
+/// at `gate` on the first.
+fn recorded(size: usize, gate: Gate) -> (SingleProducer<Quote, BlockingWaitStrategy>, Log) {
     let log = Arc::new(Mutex::new(Vec::new()));
-    let gate = Gate::new();
-    gate.open();
     let producer = build_single_producer(size, Quote::default, BlockingWaitStrategy::new())
         .handle_events_with(recorder(gate, log.clone()))
         .build()
         .unwrap();
     (producer, log)
+}
+
+/// A gate that never stops the recorder.
+fn open_gate() -> Gate {
+    let gate = Gate::new();
+    gate.open();
+    gate
 }
 
 /// The ids the recorder saw, in order.
@@ -60,11 +66,7 @@ fn ids(log: &Log) -> Vec<u64> {
 #[test]
 fn try_publish_reports_full_while_the_consumer_is_stalled() {
     let gate = Gate::new();
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let mut producer = build_single_producer(4, Quote::default, BlockingWaitStrategy::new())
-        .handle_events_with(recorder(gate.clone(), log.clone()))
-        .build()
-        .unwrap();
+    let (mut producer, log) = recorded(4, gate.clone());
     assert_eq!(producer.buffer_size(), 4);
     assert_eq!(producer.remaining_capacity(), 4);
     for id in 0..4 {
@@ -251,7 +253,7 @@ fn translator_forms_pass_their_arguments() {
 
 #[test]
 fn batch_publish_hands_out_the_claimed_slots_in_order() {
-    let (mut producer, log) = recorded(8);
+    let (mut producer, log) = recorded(8, open_gate());
     assert_eq!(producer.publish(|q, _| q.id = 1), Ok(0));
     let high = producer
         .batch_publish(5, |mut batch| {
@@ -283,10 +285,8 @@ fn batch_publish_hands_out_the_claimed_slots_in_order() {
 #[test]
 fn a_panicking_translator_still_publishes_its_claim() {
     let log = Arc::new(Mutex::new(Vec::new()));
-    let gate = Gate::new();
-    gate.open();
     let mut producer = build_multi_producer(8, Quote::default, BlockingWaitStrategy::new())
-        .handle_events_with(recorder(gate, log.clone()))
+        .handle_events_with(recorder(open_gate(), log.clone()))
         .build()
         .unwrap();
     let panicked = catch_unwind(AssertUnwindSafe(|| {
@@ -317,7 +317,7 @@ fn a_panicking_translator_still_publishes_its_claim() {
 fn a_publisher_session_publishes_in_order_and_the_producer_continues_after_it() {
     const RING: usize = 8;
     const COUNT: u64 = if cfg!(miri) { 40 } else { 1000 };
-    let (mut producer, log) = recorded(RING);
+    let (mut producer, log) = recorded(RING, open_gate());
     assert_eq!(producer.publish(|q, _| q.id = 0), Ok(0));
     {
         // Many laps of a small ring: the session waits for room as the producer would.
@@ -352,11 +352,7 @@ fn a_publisher_session_publishes_in_order_and_the_producer_continues_after_it() 
 #[test]
 fn a_publisher_session_reports_full_like_the_producer() {
     let gate = Gate::new();
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let mut producer = build_single_producer(4, Quote::default, BlockingWaitStrategy::new())
-        .handle_events_with(recorder(gate.clone(), log.clone()))
-        .build()
-        .unwrap();
+    let (mut producer, log) = recorded(4, gate.clone());
     let mut publisher = producer.publisher();
     for id in 0..4 {
         assert_eq!(publisher.try_publish(|q, _| q.id = id), Ok(id as i64));
@@ -411,7 +407,7 @@ fn a_publisher_session_gets_halted_once_a_handler_fails() {
 
 #[test]
 fn a_publisher_session_that_panics_hands_its_claims_back() {
-    let (mut producer, log) = recorded(8);
+    let (mut producer, log) = recorded(8, open_gate());
     let panicked = catch_unwind(AssertUnwindSafe(|| {
         let mut publisher = producer.publisher();
         publisher.publish(|q, _| q.id = 1).unwrap();

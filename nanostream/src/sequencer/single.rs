@@ -42,7 +42,7 @@ pub struct SingleProducerSequencer<W> {
 /// session can borrow it mutably while it holds plain references to the cursor, the alert and
 /// the wait strategy, and copy the two fields it needs into locals for the length of the
 /// session.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub(crate) struct Claims {
     /// The last claimed sequence (owned by the producer; consumers never read it).
     pub(crate) next_value: i64,
