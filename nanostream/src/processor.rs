@@ -36,7 +36,7 @@ pub struct BatchEventProcessor<E, A, W, P> {
 pub(crate) type Failure = (String, String);
 
 /// The per-handler options of a processor, as set on the [`Builder`](crate::Builder).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct ProcessorSettings {
     /// The largest batch (`None`: everything available).
     pub(crate) max_batch_size: Option<usize>,

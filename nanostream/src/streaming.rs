@@ -207,14 +207,16 @@ impl Pacer {
         self.seen = position;
         if found < self.config.min_batch {
             // Not a stream, or no longer one: the cheap path of a consumer that keeps up.
-            if let State::Chasing { run, .. } = &mut self.state {
-                *run = 0;
-            } else {
-                self.state = State::Chasing {
-                    run: 0,
-                    since: Instant::now(),
-                    events: 0,
-                };
+            match &mut self.state {
+                State::Chasing { run, .. } => *run = 0,
+                // `since` is only read once a run has started, which sets it: no clock read.
+                State::Pacing { last, .. } => {
+                    self.state = State::Chasing {
+                        run: 0,
+                        since: *last,
+                        events: 0,
+                    }
+                }
             }
             return;
         }
@@ -358,18 +360,20 @@ mod tests {
         pacer.before_poll(|| panic!("no look"), || panic!("no wait"));
     }
 
+    /// A producer position that moves at every look.
+    fn moving() -> impl FnMut() -> i64 {
+        let mut position = 0;
+        move || {
+            position += 1;
+            position
+        }
+    }
+
     #[test]
     fn while_the_producer_moves_the_wait_lasts_the_interval() {
         // The producer moves at every look, so only the deadline can end this wait.
         let (pacer, last) = pacing_with(Duration::from_micros(50));
-        let mut position = 0;
-        pacer.before_poll(
-            || {
-                position += 1;
-                position
-            },
-            || false,
-        );
+        pacer.before_poll(moving(), || false);
         assert!(
             Instant::now() >= last + Duration::from_micros(50),
             "waited out the interval"
@@ -397,14 +401,7 @@ mod tests {
     #[test]
     fn the_wait_ends_when_the_pipeline_stops() {
         let (pacer, _) = pacing_with(Duration::from_secs(3600));
-        let mut position = 0;
-        pacer.before_poll(
-            || {
-                position += 1;
-                position
-            },
-            || true,
-        );
+        pacer.before_poll(moving(), || true);
     }
 
     #[test]

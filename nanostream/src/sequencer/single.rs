@@ -162,7 +162,8 @@ impl<W: WaitStrategy> SingleProducerSequencer<W> {
         }
     }
 
-    /// The parts a [`Publisher`](crate::Publisher) session borrows.
+    /// The claim state borrowed mutably beside everything a claim or a publish reads: what a
+    /// [`Publisher`](crate::Publisher) session holds, and how the slow paths reach both.
     #[inline(always)]
     pub(crate) fn session(&mut self) -> SessionParts<'_, W> {
         SessionParts {
@@ -216,12 +217,8 @@ impl<W: WaitStrategy> SingleProducerSequencer<W> {
 
     #[cold]
     fn next_n_slow(&mut self, n: i64) -> Result<i64, ClaimError> {
-        let context = ClaimContext {
-            size: self.size,
-            gating: &self.gating,
-            alert: &self.alert,
-        };
-        self.claims.next_n_slow(n, context)
+        let parts = self.session();
+        parts.claims.next_n_slow(n, parts.context)
     }
 
     /// Claims the next slot if one is free now; [`ClaimError::Full`] otherwise.
@@ -233,12 +230,8 @@ impl<W: WaitStrategy> SingleProducerSequencer<W> {
     /// Claims the next `n` slots if they are free now; [`ClaimError::Full`] otherwise.
     #[inline]
     pub fn try_next_n(&mut self, n: i64) -> Result<i64, ClaimError> {
-        let context = ClaimContext {
-            size: self.size,
-            gating: &self.gating,
-            alert: &self.alert,
-        };
-        self.claims.try_next_n(n, context)
+        let parts = self.session();
+        parts.claims.try_next_n(n, parts.context)
     }
 
     /// Whether `n` more slots could be claimed now without waiting.
