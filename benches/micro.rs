@@ -43,7 +43,8 @@ fn claim_publish(c: &mut Criterion) {
         Vec::new(),
         Arc::new(BusySpinWaitStrategy),
         Arc::new(Alert::new()),
-    );
+    )
+    .unwrap();
     g.bench_function("single claim + publish", |b| {
         b.iter(|| {
             let s = sequencer.next().expect("never full");
@@ -55,7 +56,8 @@ fn claim_publish(c: &mut Criterion) {
         Vec::new(),
         Arc::new(BusySpinWaitStrategy),
         Arc::new(Alert::new()),
-    );
+    )
+    .unwrap();
     g.bench_function("single claim + publish of 64", |b| {
         b.iter(|| {
             let hi = sequencer.next_n(64).expect("never full");
@@ -69,7 +71,7 @@ fn claim_publish(c: &mut Criterion) {
 fn barrier_check(c: &mut Criterion) {
     let cursor = Arc::new(Sequence::new(1 << 40));
     let barrier = SequenceBarrier::new(
-        DependentSequences::new(vec![cursor]),
+        DependentSequences::new(vec![cursor]).unwrap(),
         SinglePublished,
         Arc::new(BusySpinWaitStrategy),
         Arc::new(Alert::new()),

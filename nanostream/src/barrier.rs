@@ -1,5 +1,6 @@
 //! [`SequenceBarrier`]: what a consumer waits on before it reads events.
 
+use crate::error::BuildError;
 use crate::sequence::{minimum_sequence, Sequence};
 use crate::sequencer::PublishedSequence;
 use crate::sync::{self, Arc};
@@ -17,16 +18,15 @@ pub struct DependentSequences {
 impl DependentSequences {
     /// Depends on `sequences`.
     ///
-    /// # Panics
-    /// When `sequences` is empty: a consumer that depends on nothing could read unpublished slots.
-    pub fn new(sequences: Vec<Arc<Sequence>>) -> Self {
-        assert!(
-            !sequences.is_empty(),
-            "a consumer depends on at least one sequence"
-        );
-        Self {
-            sequences: sequences.into_boxed_slice(),
+    /// Returns [`BuildError::NoDependencies`] when `sequences` is empty: a consumer must depend
+    /// on the producer's cursor or on consumers that do.
+    pub fn new(sequences: Vec<Arc<Sequence>>) -> Result<Self, BuildError> {
+        if sequences.is_empty() {
+            return Err(BuildError::NoDependencies);
         }
+        Ok(Self {
+            sequences: sequences.into_boxed_slice(),
+        })
     }
 
     /// The minimum of the dependent sequences: the highest sequence every one of them has
@@ -79,9 +79,25 @@ impl<W: WaitStrategy, P: PublishedSequence> SequenceBarrier<W, P> {
     #[inline]
     pub fn wait_for(&self, sequence: i64) -> Result<i64, WaitError> {
         loop {
-            let available = self
-                .wait_strategy
-                .wait_for(sequence, &self.dependents, &self.alert)?;
+            // The barrier reads the dependents itself and never trusts the number a wait
+            // strategy returns: a strategy is user code, and a number above what the dependents
+            // really reached would let a consumer read an event that is not published yet, or
+            // that an upstream mutable stage is still writing. A strategy is only asked to wait
+            // when the events are not there yet.
+            let mut available = self.dependents.get();
+            if available < sequence {
+                self.wait_strategy
+                    .wait_for(sequence, &self.dependents, &self.alert)?;
+                available = self.dependents.get();
+                if available < sequence {
+                    // The strategy returned early: check the alert, and wait again.
+                    if self.alert.is_raised() {
+                        return Err(WaitError::Alerted);
+                    }
+                    sync::yield_now();
+                    continue;
+                }
+            }
             let highest = self.published.highest_published(sequence, available);
             if highest >= sequence {
                 return Ok(highest);

@@ -407,7 +407,8 @@ where
             for consumer in stage.consumers {
                 upstream.push(consumer.sequence.clone());
                 let barrier = SequenceBarrier::new(
-                    DependentSequences::new(dependents.clone()),
+                    DependentSequences::new(dependents.clone())
+                        .expect("a stage depends on the cursor or on the stage before it"),
                     published.clone(),
                     self.wait_strategy.clone(),
                     alert.clone(),
@@ -572,12 +573,13 @@ where
         let cursor = Arc::new(Sequence::default());
         let alert = Arc::new(Alert::new());
         let size = self.size;
-        // The availability buffer needs a valid size; an invalid one is reported by `assemble`.
-        let flags = Arc::new(AvailabilityBuffer::new(if size.is_power_of_two() {
-            size
-        } else {
-            1
-        }));
+        // The availability buffer needs a valid size; an invalid one is reported by `assemble`
+        // (before the flags are used).
+        let flags = Arc::new(
+            AvailabilityBuffer::new(size)
+                .or_else(|_| AvailabilityBuffer::new(1))
+                .expect("a ring of one slot is valid"),
+        );
         let a = self.assemble(cursor.clone(), flags.clone(), alert.clone())?;
         let sequencer =
             MultiProducerSequencer::with_parts(size, cursor, flags, a.gating, a.wait_strategy, alert);

@@ -7,10 +7,19 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BuildError {
-    /// The ring size is zero or not a power of two.
+    /// The ring size is zero, not a power of two, or above 2^62.
     InvalidRingSize {
         /// The size that was asked for.
         size: usize,
+    },
+    /// A [`DependentSequences`](crate::DependentSequences) was made of no sequence.
+    NoDependencies,
+    /// The memory for a ring of this many events could not be allocated.
+    RingTooLarge {
+        /// The size that was asked for.
+        size: usize,
+        /// The bytes its events would take.
+        bytes: u128,
     },
     /// A handler asked to be pinned to a core this process may not run on.
     InvalidCore {
@@ -56,6 +65,13 @@ impl fmt::Display for BuildError {
                 "ring size {size} is not a power of two greater than zero (try {})",
                 suggest_size(*size)
             ),
+            BuildError::NoDependencies => write!(f, "a consumer must depend on at least one sequence"),
+            BuildError::RingTooLarge { size, bytes } => {
+                write!(
+                    f,
+                    "a ring of {size} events ({bytes} bytes) could not be allocated"
+                )
+            }
             BuildError::InvalidCore {
                 core,
                 thread,
@@ -216,12 +232,14 @@ pub enum ShutdownError {
         /// `(thread name, message)` for each failed handler.
         failures: Vec<(String, String)>,
     },
-    /// The deadline passed before every published event was processed. The pipeline was halted;
-    /// threads still inside a handler finish on their own and are not joined.
+    /// The deadline passed before every published event was processed, or before every consumer
+    /// thread ended. The pipeline was halted; threads still inside a handler finish on their own
+    /// when it returns and are not joined.
     Timeout {
         /// The deadline that was given.
         timeout: Duration,
-        /// The consumers that had not caught up, with how many events each had left.
+        /// The consumers that had not caught up, with how many events each had left (0 for one
+        /// whose thread had not ended).
         lagging: Vec<(String, i64)>,
     },
 }

@@ -120,6 +120,24 @@ where
 }
 
 /// What a processor does when its handler panics.
+///
+/// Every hook runs under the policy, and no event ever counts as processed without its
+/// `on_event` having run:
+///
+/// | the panic is in | `Halt` | `LogAndContinue` |
+/// |---|---|---|
+/// | `on_start` | the pipeline halts | logged; the handler then gets events as usual |
+/// | `on_batch_start` | the pipeline halts; no event of the batch counts as processed | logged; every event of the batch goes to `on_event` as usual |
+/// | `on_event` | the pipeline halts; that event and the rest of its batch do not count as processed | logged; that event counts as processed (its `on_event` ran, up to the panic) and the next one follows |
+/// | `on_timeout` | the pipeline halts | logged; the consumer waits again |
+/// | `on_shutdown` | the failure is returned by `shutdown` | logged |
+///
+/// A panic in what the consumer runs besides the handler (a [`WaitStrategy`](crate::WaitStrategy)
+/// of your own, the streaming back-off) halts the pipeline under either policy: the consumer
+/// cannot wait for events without it. When the pipeline halts, producers get
+/// [`PublishError::Halted`](crate::PublishError::Halted) instead of waiting for space, and
+/// `shutdown` returns [`ShutdownError::HandlerFailed`](crate::ShutdownError::HandlerFailed)
+/// naming the consumer, the hook and the panic message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PanicPolicy {
     /// Stop the processor and halt the whole pipeline; the failure comes back from
@@ -128,8 +146,8 @@ pub enum PanicPolicy {
     /// instead of hanging.
     #[default]
     Halt,
-    /// Log the panic (with `tracing`, at error level), count the event as processed, and go on
-    /// with the next one.
+    /// Log the panic (with `tracing`, at error level) and go on: after a panic in `on_event` the
+    /// event counts as processed and the next one follows.
     LogAndContinue,
 }
 

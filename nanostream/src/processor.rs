@@ -67,24 +67,53 @@ where
             barrier,
             sequence,
             handler,
-            max_batch_size: settings.max_batch_size.map_or(i64::MAX, |n| n as i64),
+            max_batch_size: settings
+                .max_batch_size
+                .map_or(i64::MAX, |n| i64::try_from(n).unwrap_or(i64::MAX).max(1)),
             panic_policy: settings.panic_policy,
             streaming_backoff: settings.streaming_backoff,
         }
     }
 
     /// Runs until the pipeline's alert is raised. Returns the failure when the handler panicked
-    /// under [`PanicPolicy::Halt`] (the pipeline is halted then).
+    /// under [`PanicPolicy::Halt`], or when anything else the consumer runs panicked (the
+    /// pipeline is halted then).
+    ///
+    /// Every hook of the handler runs under the panic policy (see [`PanicPolicy`]). What the
+    /// consumer runs besides the handler (the wait strategy, which is user code too, and the
+    /// streaming back-off) runs inside one more catch: a panic there halts the pipeline under
+    /// either policy, since the consumer cannot wait for events without it. Either way no thread
+    /// dies without raising the alert, so producers get `Halted` instead of waiting for ever.
     pub(crate) fn run(mut self) -> Result<(), Failure> {
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| self.handler.on_start())) {
-            return Err(self.fail(payload, "on_start"));
+            self.hook_panicked(payload, "on_start")?;
         }
-        let result = self.process_events();
+        let result = match catch_unwind(AssertUnwindSafe(|| self.process_events())) {
+            Ok(result) => result,
+            Err(payload) => Err(self.fail(payload, "the consumer loop (wait strategy or back-off)")),
+        };
         let shutdown = catch_unwind(AssertUnwindSafe(|| self.handler.on_shutdown()));
         match (result, shutdown) {
             (Err(failure), _) => Err(failure),
-            (Ok(()), Err(payload)) => Err(self.fail(payload, "on_shutdown")),
+            (Ok(()), Err(payload)) => self.hook_panicked(payload, "on_shutdown"),
             (Ok(()), Ok(())) => Ok(()),
+        }
+    }
+
+    /// Applies the panic policy to a panic in a hook other than `on_event`: under
+    /// [`PanicPolicy::Halt`] the failure (the pipeline is halted), under
+    /// [`PanicPolicy::LogAndContinue`] a log line and `Ok`.
+    fn hook_panicked(&self, payload: Box<dyn std::any::Any + Send>, hook: &str) -> Result<(), Failure> {
+        match self.panic_policy {
+            PanicPolicy::Halt => Err(self.fail(payload, hook)),
+            PanicPolicy::LogAndContinue => {
+                tracing::error!(
+                    processor = %self.name,
+                    message = %panic_message(payload.as_ref()),
+                    "handler panicked in {hook}; going on"
+                );
+                Ok(())
+            }
         }
     }
 
@@ -99,14 +128,7 @@ where
                 Err(WaitError::Timeout) => {
                     let last = self.sequence.get();
                     if let Err(payload) = catch_unwind(AssertUnwindSafe(|| self.handler.on_timeout(last))) {
-                        if self.panic_policy == PanicPolicy::Halt {
-                            return Err(self.fail(payload, "on_timeout"));
-                        }
-                        tracing::error!(
-                            processor = %self.name,
-                            message = %panic_message(payload.as_ref()),
-                            "handler panicked in on_timeout"
-                        );
+                        self.hook_panicked(payload, "on_timeout")?;
                     }
                     continue;
                 }
@@ -114,18 +136,30 @@ where
             pacer.found(available - next + 1, available);
             let end = available.min(next.saturating_add(self.max_batch_size - 1));
             let mut current = next;
+            let mut started = false;
             let handler = &mut self.handler;
             let ring = &*self.ring;
-            let outcome = catch_unwind(AssertUnwindSafe(|| {
+            let mut outcome = catch_unwind(AssertUnwindSafe(|| {
                 handler.on_batch_start(end - next + 1, available - next + 1);
-                while current <= end {
-                    // SAFETY: the barrier returned `available >= end`: every sequence up to it is
-                    // published and every upstream consumer is done with it, and producers
-                    // cannot claim it again before this processor's sequence passes it.
-                    unsafe { handler.process(ring, current, current == end) };
-                    current += 1;
-                }
+                started = true;
+                // SAFETY: the barrier returned `available >= end`.
+                unsafe { process_range(handler, ring, &mut current, end) };
             }));
+            if let Err(payload) = outcome {
+                if !started {
+                    // `on_batch_start` panicked before any event of the batch was handled:
+                    // under `LogAndContinue` the batch is handled all the same, so that no
+                    // event counts as processed without its `on_event`.
+                    self.hook_panicked(payload, "on_batch_start")?;
+                    let handler = &mut self.handler;
+                    outcome = catch_unwind(AssertUnwindSafe(|| {
+                        // SAFETY: as above.
+                        unsafe { process_range(handler, ring, &mut current, end) }
+                    }));
+                } else {
+                    outcome = Err(payload);
+                }
+            }
             match outcome {
                 Ok(()) => {
                     self.sequence.set(end);
@@ -133,8 +167,7 @@ where
                     next = end + 1;
                 }
                 Err(payload) => {
-                    // `current` is the event whose handler panicked (or `next` if
-                    // `on_batch_start` did).
+                    // `current` is the event whose `on_event` panicked.
                     if let Some(resume) = self.on_panic(payload, current)? {
                         next = resume;
                     }
@@ -174,6 +207,23 @@ where
         tracing::error!(processor = %self.name, %message, "handler failed; halting the pipeline");
         self.barrier.alert();
         (self.name.clone(), message)
+    }
+}
+
+/// Hands the handler the events `*current..=end`, advancing `*current` past each one it
+/// finished (so after a panic it is the event whose `on_event` panicked).
+///
+/// # Safety
+/// The caller must hold read access to every sequence up to `end` (write access for a mutable
+/// handler): the barrier returned at least `end`, so every one is published and every upstream
+/// consumer is done with it, and producers cannot claim it again before this processor's
+/// sequence passes it.
+#[inline(always)]
+unsafe fn process_range<E, A: Access<E>>(handler: &mut A, ring: &RingBuffer<E>, current: &mut i64, end: i64) {
+    while *current <= end {
+        // SAFETY: `*current <= end`, and the caller holds access up to `end`.
+        unsafe { handler.process(ring, *current, *current == end) };
+        *current += 1;
     }
 }
 

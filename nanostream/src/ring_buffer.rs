@@ -21,7 +21,8 @@ pub struct RingBuffer<E> {
 impl<E> RingBuffer<E> {
     /// Builds a ring of `size` events, each made by `factory`.
     ///
-    /// Returns [`BuildError::InvalidRingSize`] when `size` is zero or not a power of two.
+    /// Returns [`BuildError::InvalidRingSize`] when `size` is zero or not a power of two, and
+    /// [`BuildError::RingTooLarge`] when the memory for `size` events cannot be allocated.
     ///
     /// ```
     /// use nanostream::RingBuffer;
@@ -32,7 +33,15 @@ impl<E> RingBuffer<E> {
     /// ```
     pub fn new<F: FnMut() -> E>(size: usize, mut factory: F) -> Result<Self, BuildError> {
         check_size(size)?;
-        let slots: Box<[UnsafeCell<E>]> = (0..size).map(|_| UnsafeCell::new(factory())).collect();
+        let mut slots = Vec::new();
+        if slots.try_reserve_exact(size).is_err() {
+            return Err(BuildError::RingTooLarge {
+                size,
+                bytes: size as u128 * std::mem::size_of::<E>() as u128,
+            });
+        }
+        slots.extend((0..size).map(|_| UnsafeCell::new(factory())));
+        let slots = slots.into_boxed_slice();
         Ok(Self {
             slots,
             mask: size as i64 - 1,

@@ -180,12 +180,15 @@ impl Pacer {
     #[inline]
     pub(crate) fn before_poll(&self, mut look: impl FnMut() -> i64, stop: impl Fn() -> bool) {
         if let State::Pacing { last, .. } = self.state {
-            let deadline = last + self.config.interval;
+            // An interval too long to add to the clock has no deadline: the wait then ends when
+            // the stream pauses or the pipeline stops, like every other wait here.
+            let deadline = last.checked_add(self.config.interval);
             let mut seen = self.seen;
-            let mut next_look = Instant::now() + LOOK_EVERY;
+            let start = Instant::now();
+            let mut next_look = start.checked_add(LOOK_EVERY).unwrap_or(start);
             loop {
                 let now = Instant::now();
-                if now >= deadline || stop() {
+                if deadline.is_some_and(|deadline| now >= deadline) || stop() {
                     return;
                 }
                 if now >= next_look {
@@ -194,7 +197,7 @@ impl Pacer {
                         return;
                     }
                     seen = position;
-                    next_look = now + LOOK_EVERY;
+                    next_look = now.checked_add(LOOK_EVERY).unwrap_or(now);
                 }
                 sync::spin_loop();
             }
@@ -232,7 +235,7 @@ impl Pacer {
                 events: 0,
             },
             State::Chasing { run, since, events } => {
-                let events = events + found;
+                let events = events.saturating_add(found);
                 // At least two polls, so that there is a rate to compare with.
                 if run + 1 >= self.config.after.max(2) {
                     State::Pacing {
@@ -255,7 +258,10 @@ impl Pacer {
             } => {
                 let nanos = now.saturating_duration_since(last).as_nanos();
                 // found / nanos >= GAIN * chase_events / chase_nanos, without dividing.
-                let faster = found as u128 * chase_nanos * GAIN.1 >= chase_events as u128 * nanos * GAIN.0;
+                let faster = (found as u128).saturating_mul(chase_nanos).saturating_mul(GAIN.1)
+                    >= (chase_events as u128)
+                        .saturating_mul(nanos)
+                        .saturating_mul(GAIN.0);
                 if faster {
                     State::Pacing {
                         last: now,

@@ -112,7 +112,8 @@ fn a_sequencer_claim_larger_than_the_ring_is_refused() {
     let consumer = Arc::new(Sequence::default());
     let wait = Arc::new(BlockingWaitStrategy::new());
     let mut single =
-        SingleProducerSequencer::new(8, vec![consumer.clone()], wait.clone(), Arc::new(Alert::new()));
+        SingleProducerSequencer::new(8, vec![consumer.clone()], wait.clone(), Arc::new(Alert::new()))
+            .unwrap();
     let error = single.next_n(9).expect_err("9 > 8");
     assert_eq!(
         error,
@@ -141,7 +142,7 @@ fn a_sequencer_claim_larger_than_the_ring_is_refused() {
     );
     assert_eq!(single.next_n(8), Ok(7), "the refused claims took nothing");
 
-    let multi = MultiProducerSequencer::new(8, vec![consumer], wait, Arc::new(Alert::new()));
+    let multi = MultiProducerSequencer::new(8, vec![consumer], wait, Arc::new(Alert::new())).unwrap();
     assert_eq!(
         multi.next_n(9),
         Err(ClaimError::InvalidClaim {

@@ -66,7 +66,7 @@ fn wait_on_claimed_but_unpublished_slot_returns_alerted() {
         let wait = Arc::new(BlockingWaitStrategy::new());
         let alert = Arc::new(Alert::new());
         let consumed = Arc::new(Sequence::default());
-        let sequencer = MultiProducerSequencer::new(4, vec![consumed], wait.clone(), alert.clone());
+        let sequencer = MultiProducerSequencer::new(4, vec![consumed], wait.clone(), alert.clone()).unwrap();
         let barrier = Arc::new(multi_barrier(&sequencer, &wait, &alert));
 
         let consumer = {
@@ -87,7 +87,7 @@ fn single_producer_waiting_on_full_ring_halts() {
         let wait = Arc::new(BusySpinWaitStrategy);
         let alert = Arc::new(Alert::new());
         let stuck = Arc::new(Sequence::default());
-        let mut sequencer = SingleProducerSequencer::new(2, vec![stuck], wait, alert.clone());
+        let mut sequencer = SingleProducerSequencer::new(2, vec![stuck], wait, alert.clone()).unwrap();
         let hi = sequencer.next_n(2).unwrap();
         sequencer.publish_range(0, hi);
 
@@ -104,7 +104,7 @@ fn multi_producers_waiting_on_full_ring_halt() {
         let wait = Arc::new(BusySpinWaitStrategy);
         let alert = Arc::new(Alert::new());
         let stuck = Arc::new(Sequence::default());
-        let sequencer = Arc::new(MultiProducerSequencer::new(2, vec![stuck], wait, alert.clone()));
+        let sequencer = Arc::new(MultiProducerSequencer::new(2, vec![stuck], wait, alert.clone()).unwrap());
         let hi = sequencer.next_n(2).unwrap();
         sequencer.publish_range(0, hi);
 
@@ -129,7 +129,8 @@ fn blocking_consumer_is_woken_by_single_producer_publish() {
         let wait = Arc::new(BlockingWaitStrategy::new());
         let alert = Arc::new(Alert::new());
         let consumed = Arc::new(Sequence::default());
-        let mut sequencer = SingleProducerSequencer::new(4, vec![consumed], wait.clone(), alert.clone());
+        let mut sequencer =
+            SingleProducerSequencer::new(4, vec![consumed], wait.clone(), alert.clone()).unwrap();
         let barrier = barrier_over(&[sequencer.cursor_sequence()], &wait, &alert);
 
         let consumer = thread::spawn(move || barrier.wait_for(0));
@@ -147,7 +148,7 @@ fn blocking_consumer_is_woken_by_multi_producer_publish() {
         let wait = Arc::new(BlockingWaitStrategy::new());
         let alert = Arc::new(Alert::new());
         let consumed = Arc::new(Sequence::default());
-        let sequencer = MultiProducerSequencer::new(4, vec![consumed], wait.clone(), alert.clone());
+        let sequencer = MultiProducerSequencer::new(4, vec![consumed], wait.clone(), alert.clone()).unwrap();
         let barrier = multi_barrier(&sequencer, &wait, &alert);
 
         let consumer = thread::spawn(move || barrier.wait_for(0));

@@ -49,7 +49,7 @@ fn stage_two_sees_stage_one_writes_and_never_overtakes_it() {
         let stage1 = Arc::new(Sequence::default());
         let stage2 = Arc::new(Sequence::default());
         let mut sequencer =
-            SingleProducerSequencer::new(SIZE, vec![stage2.clone()], wait.clone(), alert.clone());
+            SingleProducerSequencer::new(SIZE, vec![stage2.clone()], wait.clone(), alert.clone()).unwrap();
         let barrier1 = barrier_over(&[sequencer.cursor_sequence()], &wait, &alert);
         let barrier2 = barrier_over(&[&stage1], &wait, &alert);
         let slots = Arc::new(Slots::new(SIZE, EMPTY));
@@ -120,7 +120,7 @@ fn stage_after_two_parallel_stages_waits_for_the_slower() {
         let alert = Arc::new(Alert::new());
         let done = Arc::new(Sequence::default());
         let mut sequencer =
-            SingleProducerSequencer::new(SIZE, vec![done.clone()], wait.clone(), alert.clone());
+            SingleProducerSequencer::new(SIZE, vec![done.clone()], wait.clone(), alert.clone()).unwrap();
         let cursor = sequencer.cursor_sequence().clone();
         // One cell per writer: A's and B's writes to the same event must not race each other.
         let values = Arc::new(Slots::new(SIZE, EMPTY));

@@ -33,12 +33,9 @@ fn pipeline(
     let wait = Arc::new(BusySpinWaitStrategy);
     let alert = Arc::new(Alert::new());
     let consumed = Arc::new(Sequence::default());
-    let sequencer = Arc::new(MultiProducerSequencer::new(
-        size,
-        vec![consumed.clone()],
-        wait.clone(),
-        alert.clone(),
-    ));
+    let sequencer = Arc::new(
+        MultiProducerSequencer::new(size, vec![consumed.clone()], wait.clone(), alert.clone()).unwrap(),
+    );
     let barrier = multi_barrier(&sequencer, &wait, &alert);
     (sequencer, barrier, consumed)
 }
@@ -160,12 +157,8 @@ fn racing_try_next_never_overlaps_or_exceeds_capacity() {
         let wait = Arc::new(BusySpinWaitStrategy);
         let alert = Arc::new(Alert::new());
         let consumed = Arc::new(Sequence::default());
-        let sequencer = Arc::new(MultiProducerSequencer::new(
-            SIZE,
-            vec![consumed.clone()],
-            wait,
-            alert,
-        ));
+        let sequencer =
+            Arc::new(MultiProducerSequencer::new(SIZE, vec![consumed.clone()], wait, alert).unwrap());
         // Two slots in use: two free, until the consumer finishes sequence 0.
         assert_eq!(sequencer.next_n(2), Ok(1));
         sequencer.publish_range(0, 1);

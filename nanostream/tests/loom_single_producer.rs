@@ -32,7 +32,7 @@ fn publish_wraps_and_consumer_sees_every_event_in_order() {
         let alert = Arc::new(Alert::new());
         let consumed = Arc::new(Sequence::default());
         let mut sequencer =
-            SingleProducerSequencer::new(SIZE, vec![consumed.clone()], wait.clone(), alert.clone());
+            SingleProducerSequencer::new(SIZE, vec![consumed.clone()], wait.clone(), alert.clone()).unwrap();
         let barrier = barrier_over(&[sequencer.cursor_sequence()], &wait, &alert);
         let slots = Arc::new(Slots::new(SIZE, i64::MIN));
 
@@ -75,7 +75,7 @@ fn try_next_on_full_ring_respects_the_consumer() {
         let alert = Arc::new(Alert::new());
         let consumed = Arc::new(Sequence::default());
         let mut sequencer =
-            SingleProducerSequencer::new(SIZE, vec![consumed.clone()], wait.clone(), alert.clone());
+            SingleProducerSequencer::new(SIZE, vec![consumed.clone()], wait.clone(), alert.clone()).unwrap();
         let slots = Arc::new(Slots::new(SIZE, i64::MIN));
         let hi = sequencer.next_n(SIZE as i64).unwrap();
         for sequence in 0..=hi {

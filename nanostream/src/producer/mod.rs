@@ -27,24 +27,45 @@ pub(crate) mod sealed {
     use crate::error::ClaimError;
     use crate::ring_buffer::RingView;
 
-    /// The claim/commit protocol a producer implements; not implementable outside this crate,
-    /// so every [`Producer`](super::Producer) keeps the sequencer protocol that makes slot
-    /// access sound.
+    /// Proof that a call comes from inside this crate.
+    ///
+    /// [`Producer`](super::Producer) has [`Claim`] as a supertrait, so a generic bound
+    /// `P: Producer<E>` makes `Claim`'s methods callable by name from any crate, even though the
+    /// trait cannot be named there. Every method takes a `Token`, which only this crate can
+    /// make (its field is private), so outside code cannot call them: no one can publish a slot
+    /// they did not claim or claim without publishing.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Token(());
+
+    impl Token {
+        /// The token; crate-private.
+        #[inline(always)]
+        pub(crate) const fn new() -> Self {
+            Token(())
+        }
+    }
+
+    /// The claim/commit protocol a producer implements; not implementable outside this crate
+    /// (the trait is in a private module) and not callable outside it (every method takes a
+    /// [`Token`]), so every [`Producer`](super::Producer) keeps the sequencer protocol that makes
+    /// slot access sound.
     pub trait Claim<E> {
         /// The ring's slots, to write claimed events through.
         #[doc(hidden)]
-        fn slots(&self) -> RingView<'_, E>;
+        fn slots(&self, token: Token) -> RingView<'_, E>;
         /// Claims `n` slots, waiting for space; returns the highest sequence claimed.
         #[doc(hidden)]
-        fn claim(&mut self, n: i64) -> Result<i64, ClaimError>;
+        fn claim(&mut self, n: i64, token: Token) -> Result<i64, ClaimError>;
         /// Claims `n` slots if free now; returns the highest sequence claimed.
         #[doc(hidden)]
-        fn try_claim(&mut self, n: i64) -> Result<i64, ClaimError>;
+        fn try_claim(&mut self, n: i64, token: Token) -> Result<i64, ClaimError>;
         /// Publishes `low..=high`.
         #[doc(hidden)]
-        fn commit(&self, low: i64, high: i64);
+        fn commit(&self, low: i64, high: i64, token: Token);
     }
 }
+
+use sealed::Token;
 
 /// Publishes `low..=high` when dropped, so that a translator that panics still publishes its
 /// claim: an unpublished claim would stall every consumer of a multi-producer ring forever (the
@@ -59,7 +80,7 @@ struct CommitOnDrop<'a, E, P: sealed::Claim<E> + ?Sized> {
 impl<E, P: sealed::Claim<E> + ?Sized> Drop for CommitOnDrop<'_, E, P> {
     #[inline(always)]
     fn drop(&mut self) {
-        self.producer.commit(self.low, self.high);
+        self.producer.commit(self.low, self.high, Token::new());
     }
 }
 
@@ -75,7 +96,7 @@ where
         high,
         _event: PhantomData,
     };
-    write(producer.slots())
+    write(producer.slots(Token::new()))
 }
 
 /// Publishing events: implemented by [`SingleProducer`] and [`MultiProducer`].
@@ -102,6 +123,36 @@ where
 /// }).unwrap();
 /// producer.shutdown().unwrap();
 /// ```
+///
+/// The claim and commit steps under these methods cannot be called on their own, not even
+/// through a generic bound, so no code outside this crate can publish a slot it did not claim or
+/// keep a claim unpublished. Calling one does not compile:
+///
+/// ```compile_fail,E0061
+/// use nanostream::Producer;
+///
+/// fn publish_unclaimed<P: Producer<u64>>(producer: &P) {
+///     producer.commit(0, 3); // the hidden methods take a token only NanoStream can make
+/// }
+/// ```
+///
+/// ```compile_fail,E0061
+/// use nanostream::Producer;
+///
+/// fn claim_without_publishing<P: Producer<u64>>(producer: &mut P) {
+///     let _ = producer.claim(1);
+/// }
+/// ```
+///
+/// while the same function calling a public method compiles:
+///
+/// ```
+/// use nanostream::Producer;
+///
+/// fn publish_one<P: Producer<u64>>(producer: &mut P) {
+///     let _ = producer.publish(|event, _sequence| *event = 3);
+/// }
+/// ```
 pub trait Producer<E>: sealed::Claim<E> {
     /// Claims one slot (waiting while the ring is full), lets `translate` write the event, and
     /// publishes it. Returns the event's sequence.
@@ -110,7 +161,7 @@ pub trait Producer<E>: sealed::Claim<E> {
     where
         F: FnOnce(&mut E, i64),
     {
-        let sequence = self.claim(1)?;
+        let sequence = self.claim(1, Token::new())?;
         write_and_commit(&*self, sequence, sequence, |ring| {
             // SAFETY: `sequence` is claimed by this producer and not yet published: no consumer
             // reads it and no other producer can claim it.
@@ -125,7 +176,7 @@ pub trait Producer<E>: sealed::Claim<E> {
     where
         F: FnOnce(&mut E, i64),
     {
-        let sequence = self.try_claim(1)?;
+        let sequence = self.try_claim(1, Token::new())?;
         write_and_commit(&*self, sequence, sequence, |ring| {
             // SAFETY: as in `publish`.
             translate(unsafe { ring.get_mut(sequence) }, sequence);
@@ -183,7 +234,7 @@ pub trait Producer<E>: sealed::Claim<E> {
         F: FnOnce(BatchIter<'_, E>),
     {
         let n = i64::try_from(n).unwrap_or(i64::MAX);
-        let high = self.claim(n)?;
+        let high = self.claim(n, Token::new())?;
         let low = high - n + 1;
         write_and_commit(&*self, low, high, |ring| {
             translate(BatchIter::new(ring, low, high))
@@ -199,7 +250,7 @@ pub trait Producer<E>: sealed::Claim<E> {
         F: FnOnce(BatchIter<'_, E>),
     {
         let n = i64::try_from(n).unwrap_or(i64::MAX);
-        let high = self.try_claim(n)?;
+        let high = self.try_claim(n, Token::new())?;
         let low = high - n + 1;
         write_and_commit(&*self, low, high, |ring| {
             translate(BatchIter::new(ring, low, high))

@@ -1,14 +1,14 @@
 //! [`MultiProducer`]: the cloneable handle of a pipeline with several publishing threads.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
 
-use super::sealed::Claim;
+use super::sealed::{Claim, Token};
 use crate::error::{ClaimError, ShutdownError};
 use crate::monitor::PipelineMonitor;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Patience, Pipeline, DROP_STALL_TIMEOUT};
 use crate::poller::EventPoller;
 use crate::ring_buffer::RingView;
 use crate::sequencer::{AvailabilityBuffer, MultiProducerSequencer};
@@ -23,7 +23,9 @@ pub type MultiEventPoller<E, W> = EventPoller<E, W, Arc<AvailabilityBuffer>>;
 /// Built by [`build_multi_producer`](crate::build_multi_producer). The pipeline shuts down when
 /// the last clone is dropped, or when [`shutdown`](Self::shutdown) is called on a clone and every
 /// other clone has been dropped: shutdown first waits for the other clones to go (their threads
-/// may still be publishing), then processes every published event.
+/// may still be publishing), then processes every published event. Dropping the last clone waits
+/// for the consumers only as long as they make progress: when none of them has moved for 5
+/// seconds it halts the pipeline and logs (with `tracing`) what it left.
 pub struct MultiProducer<E, W: WaitStrategy> {
     ring: Arc<RingBuffer<E>>,
     sequencer: Arc<MultiProducerSequencer<W>>,
@@ -41,7 +43,7 @@ struct Control<E, W: WaitStrategy> {
 }
 
 enum Finish {
-    Shutdown(Option<Duration>),
+    Shutdown(Patience),
     Halt,
 }
 
@@ -70,14 +72,20 @@ impl<E, W: WaitStrategy> MultiProducer<E, W> {
 
     /// Waits until every other clone is dropped, processes every published event, then stops
     /// and joins the consumer threads. Returns the failure of any handler that panicked.
+    ///
+    /// It waits as long as that takes: for a clone another thread never drops, a handler that
+    /// never returns, or an event poller that is never polled. Use
+    /// [`shutdown_timeout`](Self::shutdown_timeout) for a bound.
     pub fn shutdown(mut self) -> Result<(), ShutdownError> {
-        self.finish(Finish::Shutdown(None), true)
+        self.finish(Finish::Shutdown(Patience::Forever), true)
     }
 
-    /// As [`shutdown`](Self::shutdown), but gives up after `timeout` (counting the wait for
-    /// the other clones) with [`ShutdownError::Timeout`].
+    /// As [`shutdown`](Self::shutdown), but gives up after `timeout` (counting the wait for the
+    /// other clones) with [`ShutdownError::Timeout`]. Giving up halts the pipeline: the other
+    /// clones get [`PublishError::Halted`](crate::PublishError::Halted) from then on, and the
+    /// last of them to go joins the threads.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Result<(), ShutdownError> {
-        self.finish(Finish::Shutdown(Some(timeout)), true)
+        self.finish(Finish::Shutdown(Patience::timeout(timeout)), true)
     }
 
     /// Stops every consumer now, leaving unprocessed events. Other clones get
@@ -87,20 +95,21 @@ impl<E, W: WaitStrategy> MultiProducer<E, W> {
         self.finish(Finish::Halt, false)
     }
 
+    /// Raises the alert and wakes every waiting consumer.
+    fn raise(&self) {
+        self.sequencer.alert().raise();
+        if let Some(pipeline) = self.control.pipeline.lock().as_ref() {
+            pipeline.wait_strategy.signal_all();
+        }
+    }
+
     /// Gives up this handle; the last handle shuts the pipeline down. With `wait`, a handle that
     /// is not the last waits for the last one's outcome.
     fn finish(&mut self, how: Finish, wait: bool) -> Result<(), ShutdownError> {
         self.released = true;
-        let deadline = match how {
-            Finish::Shutdown(Some(timeout)) => Some((Instant::now() + timeout, timeout)),
-            _ => None,
-        };
         if let Finish::Halt = how {
-            self.sequencer.alert().raise();
             // Wake every waiting consumer; the last handle joins them.
-            if let Some(pipeline) = self.control.pipeline.lock().as_ref() {
-                pipeline.wait_strategy.signal_all();
-            }
+            self.raise();
         }
         if self.control.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
             // The last handle: no claim is in flight any more.
@@ -112,46 +121,45 @@ impl<E, W: WaitStrategy> MultiProducer<E, W> {
                 None => Ok(()),
                 Some(pipeline) => match how {
                     Finish::Halt => pipeline.halt(),
-                    Finish::Shutdown(_) => {
-                        let left = deadline.map(|(d, _)| d.saturating_duration_since(Instant::now()));
-                        pipeline.shutdown(left)
-                    }
+                    Finish::Shutdown(patience) => pipeline.shutdown(patience),
                 },
             };
             *self.control.outcome.lock() = Some(result.clone());
             self.control.finished.notify_all();
             return result;
         }
-        match how {
-            _ if !wait => Ok(()),
-            Finish::Halt => Ok(()),
-            Finish::Shutdown(_) => {
-                let mut outcome = self.control.outcome.lock();
-                loop {
-                    if let Some(result) = outcome.as_ref() {
-                        return result.clone();
-                    }
-                    match deadline {
-                        None => self.control.finished.wait(&mut outcome),
-                        Some((deadline, timeout)) => {
-                            if self
-                                .control
-                                .finished
-                                .wait_until(&mut outcome, deadline)
-                                .timed_out()
-                                && outcome.is_none()
-                            {
-                                return Err(ShutdownError::Timeout {
-                                    timeout,
-                                    lagging: vec![(
-                                        "other MultiProducer clones still alive".to_owned(),
-                                        self.control.handles.load(Ordering::Acquire) as i64,
-                                    )],
-                                });
-                            }
-                        }
+        let patience = match how {
+            Finish::Shutdown(patience) if wait => patience,
+            _ => return Ok(()),
+        };
+        let mut outcome = self.control.outcome.lock();
+        loop {
+            if let Some(result) = outcome.as_ref() {
+                return result.clone();
+            }
+            match patience {
+                Patience::Until(Some(deadline), timeout) => {
+                    if self
+                        .control
+                        .finished
+                        .wait_until(&mut outcome, deadline)
+                        .timed_out()
+                        && outcome.is_none()
+                    {
+                        drop(outcome);
+                        // Give up as the error says: halt, so that nothing goes on waiting
+                        // for the clones that are still alive.
+                        self.raise();
+                        return Err(ShutdownError::Timeout {
+                            timeout,
+                            lagging: vec![(
+                                "other MultiProducer clones still alive".to_owned(),
+                                self.control.handles.load(Ordering::Acquire) as i64,
+                            )],
+                        });
                     }
                 }
+                _ => self.control.finished.wait(&mut outcome),
             }
         }
     }
@@ -202,19 +210,19 @@ impl<E, W: WaitStrategy> Clone for MultiProducer<E, W> {
 
 impl<E, W: WaitStrategy> Claim<E> for MultiProducer<E, W> {
     #[inline(always)]
-    fn slots(&self) -> RingView<'_, E> {
+    fn slots(&self, _: Token) -> RingView<'_, E> {
         self.ring.view()
     }
     #[inline(always)]
-    fn claim(&mut self, n: i64) -> Result<i64, ClaimError> {
+    fn claim(&mut self, n: i64, _: Token) -> Result<i64, ClaimError> {
         self.sequencer.next_n(n)
     }
     #[inline(always)]
-    fn try_claim(&mut self, n: i64) -> Result<i64, ClaimError> {
+    fn try_claim(&mut self, n: i64, _: Token) -> Result<i64, ClaimError> {
         self.sequencer.try_next_n(n)
     }
     #[inline(always)]
-    fn commit(&self, low: i64, high: i64) {
+    fn commit(&self, low: i64, high: i64, _: Token) {
         if low == high {
             self.sequencer.publish(high);
         } else {
@@ -228,7 +236,10 @@ impl<E, W: WaitStrategy> Drop for MultiProducer<E, W> {
         if self.released {
             return;
         }
-        if let Err(error) = self.finish(Finish::Shutdown(None), false) {
+        if let Err(error) = self.finish(
+            Finish::Shutdown(Patience::WhileProgressing(DROP_STALL_TIMEOUT)),
+            false,
+        ) {
             tracing::error!(%error, "pipeline shut down with an error when its last producer was dropped");
         }
     }

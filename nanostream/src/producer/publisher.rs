@@ -1,7 +1,7 @@
 //! [`Publisher`]: a publishing session borrowed from a [`SingleProducer`] for a loop of
 //! publishes.
 
-use super::sealed::Claim;
+use super::sealed::{Claim, Token};
 use super::SingleProducer;
 use crate::error::ClaimError;
 use crate::ring_buffer::RingView;
@@ -22,10 +22,12 @@ use crate::WaitStrategy;
 /// a dependency through memory on every event. A `Publisher` copies them into locals of the
 /// session, which nothing else can see, and writes the sequence back once, when it is dropped.
 ///
-/// On the machine of `benches/README.md` (2-core AMD EPYC VM) a session publishes 2–3 times as
-/// fast as `publish` on the producer with no consumer running, and with the consumer on the
-/// other core it took the unicast benchmark's single publishes from 0.9–1.7× to 1.5–3.8× the
-/// `disruptor` crate's.
+/// How much that is worth is measured by the `publisher` rows of the micro and peers
+/// benchmarks (`benches/README.md`).
+///
+/// A session is sound even if it is never dropped: leaking one (`mem::forget`) leaves the
+/// producer marked so that its next claim takes the slow path and continues from the cursor,
+/// which is exactly where the session stopped.
 ///
 /// The session borrows the producer mutably: drop it to call `shutdown` or any other method of
 /// the producer. Keep the loop's body free of calls the compiler cannot inline that take the
@@ -49,7 +51,7 @@ use crate::WaitStrategy;
 /// producer.shutdown().unwrap();
 /// ```
 pub struct Publisher<'a, E, W: WaitStrategy> {
-    /// Where the next sequence is written back (on drop, and around the slow path).
+    /// The producer's claim state, handed back on drop and around the slow path.
     claims: &'a mut Claims,
     context: ClaimContext<'a>,
     cursor: &'a Sequence,
@@ -67,7 +69,7 @@ impl<E, W: WaitStrategy> SingleProducer<E, W> {
     pub fn publisher(&mut self) -> Publisher<'_, E, W> {
         let (sequencer, ring) = self.parts();
         let parts = sequencer.session();
-        let (next, limit) = (parts.claims.next_value, parts.claims.claim_limit);
+        let (next, limit) = parts.claims.open_session(parts.context);
         Publisher {
             claims: parts.claims,
             context: parts.context,
@@ -90,10 +92,12 @@ impl<E, W: WaitStrategy> Publisher<'_, E, W> {
         &mut self,
         claim: impl FnOnce(&mut Claims, ClaimContext<'_>) -> Result<i64, ClaimError>,
     ) -> Result<i64, ClaimError> {
-        self.claims.next_value = self.next;
-        let result = claim(self.claims, self.context);
-        self.next = self.claims.next_value;
-        self.limit = self.claims.claim_limit;
+        let context = self.context;
+        let (result, next, limit) = self
+            .claims
+            .claim_for_session(self.next, self.limit, |claims| claim(claims, context));
+        self.next = next;
+        self.limit = limit;
         result
     }
 
@@ -101,10 +105,9 @@ impl<E, W: WaitStrategy> Publisher<'_, E, W> {
     /// pipeline runs. Returns the claim's highest sequence.
     #[inline(always)]
     fn claim_fast(&mut self, n: i64) -> Option<i64> {
-        let next = self.next + n;
-        if Claims::fits(n, next, self.limit, self.context.alert) {
-            self.next = next;
-            return Some(next);
+        if Claims::fits(n, self.next, self.limit, self.context.alert) {
+            self.next += n;
+            return Some(self.next);
         }
         None
     }
@@ -112,25 +115,25 @@ impl<E, W: WaitStrategy> Publisher<'_, E, W> {
 
 impl<E, W: WaitStrategy> Claim<E> for Publisher<'_, E, W> {
     #[inline(always)]
-    fn slots(&self) -> RingView<'_, E> {
+    fn slots(&self, _: Token) -> RingView<'_, E> {
         self.slots
     }
     #[inline(always)]
-    fn claim(&mut self, n: i64) -> Result<i64, ClaimError> {
+    fn claim(&mut self, n: i64, _: Token) -> Result<i64, ClaimError> {
         match self.claim_fast(n) {
             Some(high) => Ok(high),
             None => self.claim_slow(|claims, context| claims.next_n_slow(n, context)),
         }
     }
     #[inline(always)]
-    fn try_claim(&mut self, n: i64) -> Result<i64, ClaimError> {
+    fn try_claim(&mut self, n: i64, _: Token) -> Result<i64, ClaimError> {
         match self.claim_fast(n) {
             Some(high) => Ok(high),
             None => self.claim_slow(|claims, context| claims.try_next_n(n, context)),
         }
     }
     #[inline(always)]
-    fn commit(&self, _low: i64, high: i64) {
+    fn commit(&self, _low: i64, high: i64, _: Token) {
         self.cursor.set(high);
         self.wait_strategy.signal();
     }
@@ -140,7 +143,7 @@ impl<E, W: WaitStrategy> Drop for Publisher<'_, E, W> {
     /// Ends the session: the producer continues from the last sequence claimed.
     #[inline]
     fn drop(&mut self) {
-        self.claims.next_value = self.next;
+        self.claims.close_session(self.next, self.limit);
     }
 }
 

@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use super::sealed::Claim;
+use super::sealed::{Claim, Token};
 use crate::error::{ClaimError, ShutdownError};
 use crate::monitor::PipelineMonitor;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Patience, Pipeline, DROP_STALL_TIMEOUT};
 use crate::poller::EventPoller;
 use crate::ring_buffer::RingView;
 use crate::sequencer::{SingleProducerSequencer, SinglePublished};
@@ -17,8 +17,10 @@ use crate::{RingBuffer, WaitStrategy};
 /// Built by [`build_single_producer`](crate::build_single_producer). Publish with the
 /// [`Producer`](crate::Producer) methods, or, in a loop, through a [`Publisher`](crate::Publisher)
 /// session ([`publisher`](Self::publisher)). [`shutdown`](Self::shutdown) processes every published
-/// event and joins the consumer threads; dropping the producer does the same (and logs a failure
-/// it cannot return).
+/// event and joins the consumer threads. Dropping the producer does the same as long as the
+/// consumers make progress; when none of them has moved for 5 seconds (a stuck handler, an event
+/// poller nobody polls) it halts the pipeline instead, without waiting for threads stuck in a
+/// handler, and logs what it left (with `tracing`), as it logs a failure it cannot return.
 pub struct SingleProducer<E, W: WaitStrategy> {
     ring: Arc<RingBuffer<E>>,
     sequencer: SingleProducerSequencer<W>,
@@ -46,18 +48,25 @@ impl<E, W: WaitStrategy> SingleProducer<E, W> {
 
     /// Processes every event published so far, then stops and joins the consumer threads.
     /// Returns the failure of any handler that panicked.
+    ///
+    /// It waits as long as that takes, also for a handler that never returns or an event poller
+    /// that is never polled. Use [`shutdown_timeout`](Self::shutdown_timeout) for a bound.
     pub fn shutdown(mut self) -> Result<(), ShutdownError> {
-        self.take_pipeline().shutdown(None)
+        self.take_pipeline().shutdown(Patience::Forever)
     }
 
     /// As [`shutdown`](Self::shutdown), but gives up after `timeout` with
-    /// [`ShutdownError::Timeout`] naming the consumers that had not caught up (the pipeline is
-    /// halted then; a thread stuck in its handler exits when the handler returns).
+    /// [`ShutdownError::Timeout`] naming the consumers that had not caught up, or whose threads
+    /// had not ended. The pipeline is halted then; a thread stuck in its handler exits when the
+    /// handler returns, and is not waited for.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Result<(), ShutdownError> {
-        self.take_pipeline().shutdown(Some(timeout))
+        self.take_pipeline().shutdown(Patience::timeout(timeout))
     }
 
-    /// Stops every consumer now, leaving unprocessed events, and joins the threads.
+    /// Stops every consumer now, leaving unprocessed events, and joins the threads: it waits for
+    /// each handler to return from the call it is in (use
+    /// [`shutdown_timeout`](Self::shutdown_timeout) with a short timeout not to wait for one
+    /// that is stuck).
     pub fn halt(mut self) -> Result<(), ShutdownError> {
         self.take_pipeline().halt()
     }
@@ -111,19 +120,19 @@ impl<E, W: WaitStrategy> SingleProducer<E, W> {
 
 impl<E, W: WaitStrategy> Claim<E> for SingleProducer<E, W> {
     #[inline(always)]
-    fn slots(&self) -> RingView<'_, E> {
+    fn slots(&self, _: Token) -> RingView<'_, E> {
         self.ring.view()
     }
     #[inline(always)]
-    fn claim(&mut self, n: i64) -> Result<i64, ClaimError> {
+    fn claim(&mut self, n: i64, _: Token) -> Result<i64, ClaimError> {
         self.sequencer.next_n(n)
     }
     #[inline(always)]
-    fn try_claim(&mut self, n: i64) -> Result<i64, ClaimError> {
+    fn try_claim(&mut self, n: i64, _: Token) -> Result<i64, ClaimError> {
         self.sequencer.try_next_n(n)
     }
     #[inline(always)]
-    fn commit(&self, low: i64, high: i64) {
+    fn commit(&self, low: i64, high: i64, _: Token) {
         self.sequencer.publish_range(low, high);
     }
 }
@@ -133,7 +142,7 @@ impl<E, W: WaitStrategy> Drop for SingleProducer<E, W> {
         if let Some(pipeline) = self.pipeline.take() {
             // As in `take_pipeline`: detach pollers nobody took.
             self.pollers.clear();
-            if let Err(error) = pipeline.shutdown(None) {
+            if let Err(error) = pipeline.shutdown(Patience::WhileProgressing(DROP_STALL_TIMEOUT)) {
                 tracing::error!(%error, "pipeline shut down with an error when its producer was dropped");
             }
         }

@@ -1,5 +1,7 @@
 //! [`AvailabilityBuffer`]: per-slot publication flags for the multi-producer sequencer.
 
+use crate::error::BuildError;
+use crate::ring_buffer::check_size;
 use crate::sync::{AtomicI32, Ordering};
 
 /// One flag a slot saying which lap of the ring was last published into it.
@@ -18,13 +20,39 @@ pub struct AvailabilityBuffer {
 
 impl AvailabilityBuffer {
     /// Flags for a ring of `size` slots (a power of two), all unpublished.
-    pub fn new(size: usize) -> Self {
-        debug_assert!(size.is_power_of_two());
-        Self {
-            flags: (0..size).map(|_| AtomicI32::new(-1)).collect(),
+    ///
+    /// Returns [`BuildError::InvalidRingSize`] when `size` is zero, not a power of two, or above
+    /// 2^62 (the flag of a sequence is found with a mask, which is only in bounds for those), and
+    /// [`BuildError::RingTooLarge`] when the flags cannot be allocated.
+    ///
+    /// ```
+    /// use nanostream::AvailabilityBuffer;
+    ///
+    /// let flags = AvailabilityBuffer::new(4).unwrap();
+    /// flags.set_available(5);
+    /// assert!(flags.is_available(5) && !flags.is_available(1));
+    /// assert!(AvailabilityBuffer::new(0).is_err());
+    /// ```
+    pub fn new(size: usize) -> Result<Self, BuildError> {
+        check_size(size)?;
+        let mut flags = Vec::new();
+        if flags.try_reserve_exact(size).is_err() {
+            return Err(BuildError::RingTooLarge {
+                size,
+                bytes: size as u128 * 4,
+            });
+        }
+        flags.extend((0..size).map(|_| AtomicI32::new(-1)));
+        Ok(Self {
+            flags: flags.into_boxed_slice(),
             mask: size as i64 - 1,
             shift: size.trailing_zeros(),
-        }
+        })
+    }
+
+    /// The number of flags (the ring size).
+    pub(crate) fn flags_len(&self) -> usize {
+        self.flags.len()
     }
 
     #[inline(always)]

@@ -1,7 +1,7 @@
 //! [`MultiProducerSequencer`]: claims shared by any number of producer threads.
 
 use super::{check_claim, wait_for_capacity, AvailabilityBuffer};
-use crate::error::ClaimError;
+use crate::error::{BuildError, ClaimError};
 use crate::sequence::{minimum_sequence, Sequence};
 use crate::sync::Arc;
 use crate::{Alert, WaitStrategy};
@@ -21,7 +21,7 @@ use crate::{Alert, WaitStrategy};
 ///
 /// let consumer = Arc::new(Sequence::default());
 /// let seq = MultiProducerSequencer::new(
-///     8, vec![consumer], Arc::new(BusySpinWaitStrategy), Arc::new(Alert::new()));
+///     8, vec![consumer], Arc::new(BusySpinWaitStrategy), Arc::new(Alert::new())).unwrap();
 /// let a = seq.next().unwrap();   // producer A claims 0
 /// let b = seq.next().unwrap();   // producer B claims 1
 /// seq.publish(b);                // B publishes first
@@ -43,17 +43,27 @@ pub struct MultiProducerSequencer<W> {
 impl<W: WaitStrategy> MultiProducerSequencer<W> {
     /// A sequencer for a ring of `size` slots (a power of two) that never laps the slowest of
     /// `gating`, signals `wait_strategy` on publish and gives up waiting when `alert` is raised.
-    pub fn new(size: usize, gating: Vec<Arc<Sequence>>, wait_strategy: Arc<W>, alert: Arc<Alert>) -> Self {
-        Self::with_parts(
+    ///
+    /// Returns [`BuildError::InvalidRingSize`] when `size` is zero, not a power of two, or above
+    /// 2^62.
+    pub fn new(
+        size: usize,
+        gating: Vec<Arc<Sequence>>,
+        wait_strategy: Arc<W>,
+        alert: Arc<Alert>,
+    ) -> Result<Self, BuildError> {
+        Ok(Self::with_parts(
             size,
             Arc::new(Sequence::default()),
-            Arc::new(AvailabilityBuffer::new(size)),
+            Arc::new(AvailabilityBuffer::new(size)?),
             gating,
             wait_strategy,
             alert,
-        )
+        ))
     }
 
+    /// As [`new`](Self::new), with the cursor and flags made by the caller (whose size was
+    /// checked when the flags were made).
     pub(crate) fn with_parts(
         size: usize,
         cursor: Arc<Sequence>,
@@ -62,7 +72,11 @@ impl<W: WaitStrategy> MultiProducerSequencer<W> {
         wait_strategy: Arc<W>,
         alert: Arc<Alert>,
     ) -> Self {
-        debug_assert!(size.is_power_of_two());
+        assert_eq!(
+            available.flags_len(),
+            size,
+            "the flags were made for this ring size"
+        );
         Self {
             size: size as i64,
             cursor,
@@ -164,11 +178,15 @@ impl<W: WaitStrategy> MultiProducerSequencer<W> {
         n >= 1 && n <= self.size && self.has_capacity(n, self.cursor.get())
     }
 
-    /// How many slots are free now (claimed-but-unpublished slots count as used).
+    /// How many slots are free now, in `0..=size`.
+    ///
+    /// Claimed slots count as used, published or not. A blocking claim takes its sequences
+    /// before it waits for them to be free, so while any producer is waiting for space the
+    /// claims run ahead of the slowest consumer by more than the ring size, and this is 0.
     pub fn remaining_capacity(&self) -> i64 {
-        let produced = self.cursor.get();
-        let consumed = minimum_sequence(&self.gating, produced);
-        self.size - (produced - consumed)
+        let claimed = self.cursor.get();
+        let consumed = minimum_sequence(&self.gating, claimed);
+        (self.size - (claimed - consumed)).clamp(0, self.size)
     }
 
     /// Publishes `sequence`.
@@ -224,7 +242,8 @@ mod tests {
             vec![consumer.clone()],
             Arc::new(BusySpinWaitStrategy),
             Arc::new(Alert::new()),
-        );
+        )
+        .unwrap();
         (s, consumer)
     }
 

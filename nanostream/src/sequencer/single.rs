@@ -1,7 +1,8 @@
 //! [`SingleProducerSequencer`]: claims for one producer thread, with no atomic read-modify-write.
 
 use super::{check_claim, wait_for_capacity};
-use crate::error::ClaimError;
+use crate::error::{BuildError, ClaimError};
+use crate::ring_buffer::check_size;
 use crate::sequence::{minimum_sequence, Sequence};
 use crate::sync::Arc;
 use crate::{Alert, WaitStrategy};
@@ -19,7 +20,7 @@ use crate::{Alert, WaitStrategy};
 ///
 /// let consumer = Arc::new(Sequence::default());
 /// let mut seq = SingleProducerSequencer::new(
-///     4, vec![consumer.clone()], Arc::new(BusySpinWaitStrategy), Arc::new(Alert::new()));
+///     4, vec![consumer.clone()], Arc::new(BusySpinWaitStrategy), Arc::new(Alert::new())).unwrap();
 /// let hi = seq.next_n(4).unwrap();            // claims 0..=3
 /// seq.publish_range(0, hi);
 /// assert_eq!(seq.cursor(), 3);
@@ -46,18 +47,24 @@ pub struct SingleProducerSequencer<W> {
 pub(crate) struct Claims {
     /// The last claimed sequence (owned by the producer; consumers never read it).
     pub(crate) next_value: i64,
-    /// The slowest gating sequence seen at the last check, so most claims skip reading them.
-    cached_gating: i64,
-    /// The highest sequence the cached gating position lets us claim without looking again
-    /// (`cached_gating + size`).
+    /// The highest sequence the slowest gating sequence seen at the last check lets us claim
+    /// without looking again (that sequence `+ size`), so most claims skip reading them. It is
+    /// in `next_value..=next_value + size`: the room left is `claim_limit - next_value`.
     pub(crate) claim_limit: i64,
+    /// Whether a [`Publisher`](crate::Publisher) session holds the claim state. While it does,
+    /// `next_value` is stale and `claim_limit == next_value`, so every claim made without the
+    /// session takes the slow path, which takes the state back from the cursor. That keeps the
+    /// producer sound when a session is leaked (`mem::forget`) and its `Drop` never runs.
+    session_open: bool,
 }
 
-/// What a claim reads besides [`Claims`]: the ring size, the gating sequences and the alert.
+/// What a claim reads besides [`Claims`]: the ring size, the gating sequences, the cursor and
+/// the alert.
 #[derive(Clone, Copy)]
 pub(crate) struct ClaimContext<'a> {
     size: i64,
     gating: &'a [Arc<Sequence>],
+    cursor: &'a Sequence,
     pub(crate) alert: &'a Alert,
 }
 
@@ -70,22 +77,27 @@ pub(crate) struct SessionParts<'a, W> {
 }
 
 impl Claims {
-    /// Whether the claim of `n` ending at `next` is valid and fits under the claim limit, and
-    /// the pipeline runs: the whole fast path of a claim.
+    /// Whether a claim of `n` slots after `current` (the last claimed sequence) is valid, fits
+    /// under the claim limit, and the pipeline runs: the whole fast path of a claim.
+    ///
+    /// It compares `n` with the room left (`limit - current`, in `0..=size`) instead of
+    /// comparing `current + n` with the limit, so no `n` (up to `i64::MAX`) can overflow the
+    /// arithmetic: the caller adds `n` to `current` only after this returned true.
     #[inline(always)]
-    pub(crate) fn fits(n: i64, next: i64, limit: i64, alert: &Alert) -> bool {
-        n >= 1 && next <= limit && !alert.is_raised()
+    pub(crate) fn fits(n: i64, current: i64, limit: i64, alert: &Alert) -> bool {
+        n >= 1 && n <= limit - current && !alert.is_raised()
     }
 
     /// The claim when the cached gating position does not prove there is room (or the claim
-    /// is invalid, or the pipeline halted): kept out of line so that the fast path
-    /// ([`fits`](Self::fits)) is a load, an add and three compares. The `disruptor` crate's claim is that short too; ours used to
-    /// re-check the claim size and subtract the ring size on every publish, which cost
-    /// single-publish throughput in a loop bound by stores (benches/README.md, "Fifth round").
+    /// is invalid, or the pipeline halted, or a leaked session left the state stale): kept out
+    /// of line so that the fast path ([`fits`](Self::fits)) is a subtraction and three compares.
+    /// Validating `n` against the ring size here, and only here, keeps the fast path as short
+    /// as the `disruptor` crate's.
     #[cold]
     #[inline(never)]
     pub(crate) fn next_n_slow(&mut self, n: i64, context: ClaimContext<'_>) -> Result<i64, ClaimError> {
         check_claim(n, context.size)?;
+        self.take_back_from_leaked_session(context);
         if context.alert.is_raised() {
             return Err(ClaimError::Halted);
         }
@@ -102,6 +114,7 @@ impl Claims {
     #[inline]
     pub(crate) fn try_next_n(&mut self, n: i64, context: ClaimContext<'_>) -> Result<i64, ClaimError> {
         check_claim(n, context.size)?;
+        self.take_back_from_leaked_session(context);
         if context.alert.is_raised() {
             return Err(ClaimError::Halted);
         }
@@ -123,10 +136,72 @@ impl Claims {
         next <= self.claim_limit
     }
 
+    /// Starts a [`Publisher`](crate::Publisher) session: returns the claim state the session
+    /// takes over (the last claimed sequence and the claim limit) and leaves this state so that
+    /// any claim made without the session goes to the slow path. A session leaked before this
+    /// one is taken back first.
+    #[inline]
+    pub(crate) fn open_session(&mut self, context: ClaimContext<'_>) -> (i64, i64) {
+        self.take_back_from_leaked_session(context);
+        self.session_open = true;
+        let state = (self.next_value, self.claim_limit);
+        self.claim_limit = self.next_value;
+        state
+    }
+
+    /// Ends a session: the producer continues from `next_value` with `claim_limit`.
+    #[inline]
+    pub(crate) fn close_session(&mut self, next_value: i64, claim_limit: i64) {
+        self.next_value = next_value;
+        self.claim_limit = claim_limit;
+        self.session_open = false;
+    }
+
+    /// Runs `claim` (a slow path) on behalf of an open session whose state is `next_value` and
+    /// `claim_limit`; returns the claim's result and the state after it. The session stays
+    /// open.
+    #[inline]
+    pub(crate) fn claim_for_session<R>(
+        &mut self,
+        next_value: i64,
+        claim_limit: i64,
+        claim: impl FnOnce(&mut Claims) -> R,
+    ) -> (R, i64, i64) {
+        self.close_session(next_value, claim_limit);
+        let result = claim(self);
+        let state = (self.next_value, self.claim_limit);
+        self.session_open = true;
+        self.claim_limit = self.next_value;
+        (result, state.0, state.1)
+    }
+
+    /// After a session was leaked, `next_value` is stale. With one producer, every claim is
+    /// published before the call that made it returns (even when a translator panics), so the
+    /// cursor is exactly the last claimed sequence: continue from it.
+    #[inline]
+    fn take_back_from_leaked_session(&mut self, context: ClaimContext<'_>) {
+        if self.session_open {
+            self.session_open = false;
+            self.next_value = context.cursor.get();
+            let min = minimum_sequence(context.gating, self.next_value);
+            self.cache_gating(min, context.size);
+        }
+    }
+
+    /// The last claimed sequence, also while a session holds the state (then it is the cursor:
+    /// see [`take_back_from_leaked_session`](Self::take_back_from_leaked_session)).
+    #[inline]
+    fn last_claimed(&self, cursor: &Sequence) -> i64 {
+        if self.session_open {
+            cursor.get()
+        } else {
+            self.next_value
+        }
+    }
+
     /// Remembers `min`, the slowest gating sequence just read, and the claim limit it implies.
     #[inline]
     fn cache_gating(&mut self, min: i64, size: i64) {
-        self.cached_gating = min;
         // A gating sequence ahead of the claims (impossible unless sequences are misused) must
         // not let a claim lap the ring: bound the limit by what has been claimed.
         self.claim_limit = min.min(self.next_value) + size;
@@ -136,10 +211,26 @@ impl Claims {
 impl<W: WaitStrategy> SingleProducerSequencer<W> {
     /// A sequencer for a ring of `size` slots (a power of two) that never laps the slowest of
     /// `gating`, signals `wait_strategy` on publish and gives up waiting when `alert` is raised.
-    pub fn new(size: usize, gating: Vec<Arc<Sequence>>, wait_strategy: Arc<W>, alert: Arc<Alert>) -> Self {
-        Self::with_cursor(size, Arc::new(Sequence::default()), gating, wait_strategy, alert)
+    ///
+    /// Returns [`BuildError::InvalidRingSize`] when `size` is zero, not a power of two, or above
+    /// 2^62.
+    pub fn new(
+        size: usize,
+        gating: Vec<Arc<Sequence>>,
+        wait_strategy: Arc<W>,
+        alert: Arc<Alert>,
+    ) -> Result<Self, BuildError> {
+        check_size(size)?;
+        Ok(Self::with_cursor(
+            size,
+            Arc::new(Sequence::default()),
+            gating,
+            wait_strategy,
+            alert,
+        ))
     }
 
+    /// As [`new`](Self::new), publishing into `cursor`, for a `size` already checked.
     pub(crate) fn with_cursor(
         size: usize,
         cursor: Arc<Sequence>,
@@ -147,12 +238,15 @@ impl<W: WaitStrategy> SingleProducerSequencer<W> {
         wait_strategy: Arc<W>,
         alert: Arc<Alert>,
     ) -> Self {
-        debug_assert!(size.is_power_of_two());
+        assert!(
+            check_size(size).is_ok(),
+            "ring size {size} was checked by the builder"
+        );
         Self {
             claims: Claims {
                 next_value: Sequence::INITIAL,
-                cached_gating: Sequence::INITIAL,
                 claim_limit: Sequence::INITIAL + size as i64,
+                session_open: false,
             },
             size: size as i64,
             cursor,
@@ -171,6 +265,7 @@ impl<W: WaitStrategy> SingleProducerSequencer<W> {
             context: ClaimContext {
                 size: self.size,
                 gating: &self.gating,
+                cursor: &self.cursor,
                 alert: &self.alert,
             },
             cursor: &self.cursor,
@@ -204,11 +299,11 @@ impl<W: WaitStrategy> SingleProducerSequencer<W> {
     /// claimed; the claim is `hi - n + 1 ..= hi`.
     #[inline]
     pub fn next_n(&mut self, n: i64) -> Result<i64, ClaimError> {
-        // Only the slow path reads the size and the gating sequences: the fast path must not
-        // even gather them (building the context on every publish cost a quarter of the
-        // single-publish throughput, benches/README.md "Fifth round").
-        let next = self.claims.next_value + n;
-        if Claims::fits(n, next, self.claims.claim_limit, &self.alert) {
+        // Only the slow path reads the size and the gating sequences: the fast path does not
+        // even gather them into a context, which measurably slows a loop of single publishes.
+        let current = self.claims.next_value;
+        if Claims::fits(n, current, self.claims.claim_limit, &self.alert) {
+            let next = current + n;
             self.claims.next_value = next;
             return Ok(next);
         }
@@ -239,16 +334,17 @@ impl<W: WaitStrategy> SingleProducerSequencer<W> {
         if n < 1 || n > self.size {
             return false;
         }
-        let next_value = self.claims.next_value;
-        let wrap_point = next_value + n - self.size;
-        wrap_point <= self.claims.cached_gating || wrap_point <= minimum_sequence(&self.gating, next_value)
+        let claimed = self.claims.last_claimed(&self.cursor);
+        let wrap_point = claimed + n - self.size;
+        wrap_point <= minimum_sequence(&self.gating, claimed)
     }
 
-    /// How many slots are free now.
+    /// How many slots are free now, in `0..=size`: the slots neither claimed and unpublished,
+    /// nor published and not yet processed by the slowest gating consumer.
     pub fn remaining_capacity(&self) -> i64 {
-        let next_value = self.claims.next_value;
-        let consumed = minimum_sequence(&self.gating, next_value);
-        self.size - (next_value - consumed)
+        let claimed = self.claims.last_claimed(&self.cursor);
+        let consumed = minimum_sequence(&self.gating, claimed);
+        (self.size - (claimed - consumed)).clamp(0, self.size)
     }
 
     /// Publishes `sequence` (and, the producer being alone, everything claimed before it).
@@ -288,7 +384,8 @@ mod tests {
             vec![consumer.clone()],
             Arc::new(BusySpinWaitStrategy),
             Arc::new(Alert::new()),
-        );
+        )
+        .unwrap();
         (s, consumer)
     }
 
@@ -336,6 +433,34 @@ mod tests {
         assert_eq!(s.try_next_n(-1), Err(invalid(-1)));
         assert!(!s.has_available_capacity(5));
         assert_eq!(s.next_n(4), Ok(3), "a claim of exactly the ring size is valid");
+    }
+
+    #[test]
+    fn the_fast_path_admits_exactly_the_claims_that_fit_from_any_position() {
+        let alert = Alert::new();
+        let extreme_n = [i64::MIN, -1, 0, 1, 2, 7, 8, 9, 1 << 62, i64::MAX - 1, i64::MAX];
+        for current in [-1, 0, 1, i64::from(i32::MAX), 1 << 62, i64::MAX - 9, i64::MAX - 8] {
+            for room in 0..=8 {
+                let limit = current + room;
+                for n in extreme_n {
+                    let fits = Claims::fits(n, current, limit, &alert);
+                    assert_eq!(
+                        fits,
+                        (1..=room).contains(&n),
+                        "n {n} from {current} with room {room}"
+                    );
+                    if fits {
+                        // The caller's addition cannot overflow.
+                        assert!(current.checked_add(n).is_some_and(|next| next <= limit));
+                    }
+                }
+            }
+        }
+        alert.raise();
+        assert!(
+            !Claims::fits(1, 0, 8, &alert),
+            "a halted pipeline takes the slow path"
+        );
     }
 
     #[test]

@@ -72,7 +72,8 @@ impl BlockingWaitStrategy {
             }
             backoff.wait();
         }
-        let deadline = timeout.map(|t| std::time::Instant::now() + t);
+        // A timeout too long to add to the clock is no timeout.
+        let deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
         let mut guard = self.mutex.lock();
         self.waiters.fetch_add(1, Ordering::SeqCst);
         let result = loop {

@@ -14,16 +14,19 @@ use crate::Alert;
 #[derive(Debug)]
 pub struct PhasedBackoffWaitStrategy {
     spin_timeout: Duration,
-    yield_timeout: Duration,
+    /// `spin_timeout + yield_timeout`, saturating: when the waiter starts to block.
+    block_after: Duration,
     fallback: BlockingWaitStrategy,
 }
 
 impl PhasedBackoffWaitStrategy {
-    /// Spins for `spin_timeout`, then yields for `yield_timeout`, then blocks.
+    /// Spins for `spin_timeout`, then yields for `yield_timeout`, then blocks. Any durations are
+    /// accepted (`Duration::MAX` spins or yields for as long as the wait lasts); the alert is
+    /// checked on every turn of each phase.
     pub fn new(spin_timeout: Duration, yield_timeout: Duration) -> Self {
         Self {
             spin_timeout,
-            yield_timeout,
+            block_after: spin_timeout.saturating_add(yield_timeout),
             fallback: BlockingWaitStrategy::new(),
         }
     }
@@ -55,7 +58,7 @@ impl WaitStrategy for PhasedBackoffWaitStrategy {
             // while yielding, every turn (a yield costs more than the clock).
             if yielding || counter.is_multiple_of(1000) {
                 let elapsed = start.get_or_insert_with(Instant::now).elapsed();
-                if elapsed > self.spin_timeout + self.yield_timeout {
+                if elapsed > self.block_after {
                     return self.fallback.wait_for(sequence, dependents, alert);
                 }
                 yielding = elapsed > self.spin_timeout;

@@ -24,9 +24,34 @@ impl SleepingWaitStrategy {
         Self::with(200, Duration::from_nanos(100))
     }
 
-    /// `retries` tries (the first half spinning, the rest yielding), then sleeps of `sleep`.
+    /// The longest sleep between two checks: the alert is checked between sleeps, so a longer
+    /// one would delay a shutdown or a halt by as much.
+    pub const MAX_SLEEP: Duration = Duration::from_millis(10);
+
+    /// `retries` tries (the first half spinning, the rest yielding), then sleeps of `sleep`
+    /// (at most [`MAX_SLEEP`](Self::MAX_SLEEP): a longer one is shortened to it).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use nanostream::SleepingWaitStrategy;
+    ///
+    /// let strategy = SleepingWaitStrategy::with(10, Duration::MAX);
+    /// assert_eq!(strategy.sleep(), SleepingWaitStrategy::MAX_SLEEP);
+    /// ```
     pub fn with(retries: u32, sleep: Duration) -> Self {
-        Self { retries, sleep }
+        Self {
+            retries,
+            sleep: if sleep > Self::MAX_SLEEP {
+                Self::MAX_SLEEP
+            } else {
+                sleep
+            },
+        }
+    }
+
+    /// How long it sleeps between checks once it has spun and yielded.
+    pub fn sleep(&self) -> Duration {
+        self.sleep
     }
 }
 

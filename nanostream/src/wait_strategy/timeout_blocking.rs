@@ -17,7 +17,8 @@ pub struct TimeoutBlockingWaitStrategy {
 }
 
 impl TimeoutBlockingWaitStrategy {
-    /// A blocking strategy whose waits end after `timeout`.
+    /// A blocking strategy whose waits end after `timeout` (`Duration::MAX`, or any timeout too
+    /// long to add to the clock, never ends a wait).
     pub fn new(timeout: Duration) -> Self {
         Self {
             inner: BlockingWaitStrategy::new(),

@@ -56,7 +56,7 @@ pub fn barrier_over<W: WaitStrategy>(
     alert: &Arc<Alert>,
 ) -> SequenceBarrier<W, SinglePublished> {
     SequenceBarrier::new(
-        DependentSequences::new(dependents.iter().map(|&s| s.clone()).collect()),
+        DependentSequences::new(dependents.iter().map(|&s| s.clone()).collect()).unwrap(),
         SinglePublished,
         wait.clone(),
         alert.clone(),
@@ -71,7 +71,7 @@ pub fn multi_barrier<W: WaitStrategy>(
     alert: &Arc<Alert>,
 ) -> SequenceBarrier<W, Arc<AvailabilityBuffer>> {
     SequenceBarrier::new(
-        DependentSequences::new(vec![sequencer.cursor_sequence().clone()]),
+        DependentSequences::new(vec![sequencer.cursor_sequence().clone()]).unwrap(),
         sequencer.availability().clone(),
         wait.clone(),
         alert.clone(),
