@@ -136,7 +136,18 @@ impl<E, W: WaitStrategy, P: PublishedSequence> Drop for EventPoller<E, W, P> {
         let wait_strategy = self.wait_strategy.clone();
         let spawned = std::thread::Builder::new()
             .name("nanostream-detached-poller".to_owned())
-            .spawn(move || release_until_halted(&barrier, &sequence, &*wait_strategy));
+            .spawn(move || {
+                // A wait strategy is user code: if it panics here, halt the pipeline rather than
+                // leave producers and later stages waiting for this poller for ever.
+                let released = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    release_until_halted(&barrier, &sequence, &*wait_strategy)
+                }));
+                if let Err(payload) = released {
+                    let message = crate::processor::panic_message(payload.as_ref());
+                    tracing::error!(%message, "a dropped event poller's thread panicked; halting the pipeline");
+                    barrier.alert();
+                }
+            });
         if let Err(error) = spawned {
             tracing::error!(%error, "cannot start a thread to release a dropped event poller's events");
         }
