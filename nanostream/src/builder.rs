@@ -732,6 +732,166 @@ mod tests {
 
     fn noop(_: &u64, _: i64, _: bool) {}
 
+    fn mutate(e: &mut u64, _: i64, _: bool) {
+        *e += 1;
+    }
+
+    type TestBuilder = Builder<u64, BlockingWaitStrategy, Single>;
+
+    fn builder() -> TestBuilder {
+        build_single_producer(8, || 0u64, BlockingWaitStrategy::new())
+    }
+
+    /// The declared stages: each one's consumer names and its number of extra dependencies.
+    fn shape(builder: &TestBuilder) -> Vec<(Vec<&str>, usize)> {
+        builder
+            .stages
+            .iter()
+            .map(|s| {
+                let names = s.consumers.iter().map(|c| c.name.as_str()).collect();
+                (names, s.extra_dependencies.len())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn readers_share_a_stage_and_and_then_starts_the_next() {
+        let b = builder()
+            .handle_events_with(noop)
+            .thread_name("a")
+            .handle_events_with(noop)
+            .thread_name("b")
+            .and_then()
+            .handle_events_with(noop)
+            .thread_name("c")
+            .event_poller()
+            .thread_name("p");
+        assert_eq!(shape(&b), vec![(vec!["a", "b"], 0), (vec!["c", "p"], 0)]);
+    }
+
+    #[test]
+    fn a_mutable_handler_gets_a_stage_of_its_own() {
+        let b = builder()
+            .handle_events_with(noop)
+            .thread_name("r")
+            .handle_events_mut(mutate)
+            .thread_name("m1")
+            .handle_events_with(noop)
+            .thread_name("a")
+            .event_poller()
+            .thread_name("p")
+            .handle_events_mut(mutate)
+            .thread_name("m2")
+            .handle_events_mut(mutate)
+            .thread_name("m3")
+            .event_poller()
+            .thread_name("q");
+        assert_eq!(
+            shape(&b),
+            vec![
+                (vec!["r"], 0),
+                (vec!["m1"], 0),
+                (vec!["a", "p"], 0),
+                (vec!["m2"], 0),
+                (vec!["m3"], 0),
+                (vec!["q"], 0),
+            ]
+        );
+        // First in an empty builder, or right after `and_then`, it takes the empty stage.
+        let b = builder()
+            .handle_events_mut(mutate)
+            .thread_name("m1")
+            .and_then()
+            .handle_events_mut(mutate)
+            .thread_name("m2");
+        assert_eq!(shape(&b), vec![(vec!["m1"], 0), (vec!["m2"], 0)]);
+    }
+
+    #[test]
+    fn and_then_on_an_empty_stage_does_nothing() {
+        let b = builder()
+            .and_then()
+            .handle_events_with(noop)
+            .thread_name("a")
+            .and_then()
+            .and_then()
+            .handle_events_with(noop)
+            .thread_name("b")
+            .and_then();
+        assert_eq!(shape(&b), vec![(vec!["a"], 0), (vec!["b"], 0), (vec![], 0)]);
+        // After a mutable handler, `and_then` changes nothing: the next consumer starts a new
+        // stage either way, and no empty stage is left between.
+        let b = builder()
+            .handle_events_mut(mutate)
+            .thread_name("m")
+            .and_then()
+            .handle_events_with(noop)
+            .thread_name("a");
+        assert_eq!(shape(&b), vec![(vec!["m"], 0), (vec!["a"], 0)]);
+    }
+
+    #[test]
+    fn a_dependency_goes_to_the_last_consumers_stage_or_the_one_and_then_opened() {
+        let seq = || Arc::new(Sequence::default());
+        let b = builder()
+            .handle_events_mut(mutate)
+            .thread_name("m")
+            .depends_on_sequence(seq())
+            .handle_events_with(noop)
+            .thread_name("a");
+        assert_eq!(shape(&b), vec![(vec!["m"], 1), (vec!["a"], 0)]);
+        let b = builder()
+            .handle_events_with(noop)
+            .thread_name("a")
+            .and_then()
+            .depends_on_sequence(seq())
+            .handle_events_mut(mutate)
+            .thread_name("m");
+        assert_eq!(shape(&b), vec![(vec!["a"], 0), (vec!["m"], 1)]);
+        let b = builder()
+            .depends_on_sequence(seq())
+            .handle_events_with(noop)
+            .thread_name("a")
+            .depends_on_sequence(seq())
+            .handle_events_with(noop)
+            .thread_name("b");
+        assert_eq!(shape(&b), vec![(vec!["a", "b"], 2)]);
+    }
+
+    #[test]
+    fn settings_apply_to_the_consumer_added_last() {
+        let b = builder()
+            .handle_events_with(noop)
+            .thread_name("a")
+            .max_batch_size(3)
+            .on_panic(PanicPolicy::LogAndContinue)
+            .handle_events_mut(mutate)
+            .pin_at_core(5)
+            .streaming_backoff(StreamingBackoff::disabled())
+            // `and_then` adds no consumer: the name is still the mutable handler's.
+            .and_then()
+            .thread_name("m")
+            .event_poller();
+        let consumers: Vec<_> = b.stages.iter().flat_map(|s| &s.consumers).collect();
+        let [a, m, p] = consumers[..] else {
+            panic!("three consumers, got {}", consumers.len());
+        };
+        assert_eq!((a.name.as_str(), m.name.as_str()), ("a", "m"));
+        assert_eq!(p.name, "nanostream-poller-3", "a default name");
+        assert_eq!(
+            (a.options.core, a.options.max_batch_size, a.options.panic_policy),
+            (None, Some(3), PanicPolicy::LogAndContinue)
+        );
+        assert_eq!(a.options.streaming_backoff, None);
+        assert_eq!(
+            (m.options.core, m.options.max_batch_size, m.options.panic_policy),
+            (Some(5), None, PanicPolicy::Halt)
+        );
+        assert_eq!(m.options.streaming_backoff, Some(StreamingBackoff::disabled()));
+        assert!(matches!(p.kind, Kind::Poller { misplaced: None }));
+        assert!(b.error.is_none());
+    }
+
     #[test]
     fn build_refuses_a_mutable_handler_that_shares_its_stage() {
         let mut builder = build_single_producer(8, || 0u64, BlockingWaitStrategy::new())
