@@ -181,7 +181,7 @@ impl<E, W, P> Stage<E, W, P> {
 ///   stage of its own: after the current stage if that has consumers, and the consumer added
 ///   next starts a new stage after it. No other consumer can read an event while it is written.
 /// - [`and_then`](Self::and_then): the consumer added next starts a new stage.
-/// - Settings name the consumer added last: [`thread_name`](Self::thread_name),
+/// - Settings apply to the consumer added last: [`thread_name`](Self::thread_name),
 ///   [`pin_at_core`](Self::pin_at_core), [`max_batch_size`](Self::max_batch_size),
 ///   [`on_panic`](Self::on_panic), [`streaming_backoff`](Self::streaming_backoff).
 ///
@@ -333,7 +333,7 @@ where
 
     /// Makes a stage also wait for `sequence`, a sequence published by some other part of the
     /// program: the stage of the consumer added last, or the new stage after
-    /// [`and_then`](Self::and_then). The journal uses it: a business stage that depends on the
+    /// [`and_then`](Self::and_then) (before any consumer: the first stage). The journal uses it: a business stage that depends on the
     /// journal's durable watermark only sees events that are on disk. A stage given a dependency
     /// but no consumer is a [`BuildError::DependencyWithoutConsumer`].
     pub fn depends_on_sequence(mut self, sequence: Arc<Sequence>) -> Self {
