@@ -207,7 +207,7 @@ fn pipeline_run(dir: &Path, events: u64) -> Duration {
     let seen2 = Arc::clone(&seen);
     let mut producer = build_single_producer(1 << 16, || [0u8; 100], Arc::clone(&wait))
         .handle_events_with(journaller.signal_on_durable(wait))
-        .new_stage()
+        .and_then()
         .depends_on_sequence(handle.durable_watermark())
         .handle_events_with(move |e: &[u8; 100], _: i64, _: bool| {
             seen2.fetch_add(u64::from(e[0]), Ordering::Relaxed);

@@ -101,17 +101,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .signal_on_durable(Arc::clone(&wait));
     let (tx, rx) = channel();
     let mut producer = build_single_producer(1 << 14, Deposit::default, wait)
-        .thread_name("journal")
         .handle_events_with(journaller)
-        .new_stage()
+        .thread_name("journal")
+        .and_then()
         .depends_on_sequence(handle.durable_watermark())
-        .thread_name("balances")
         .handle_events_with(Balances {
             balances: [0; ACCOUNTS],
             events: 0,
             replayed: 0,
             report: tx,
         })
+        .thread_name("balances")
         .build()?;
 
     // 1. Rebuild state: replay the journal through the ring before taking new events.

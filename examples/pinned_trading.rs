@@ -100,9 +100,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         done,
     };
     let mut producer = build_single_producer(1 << 16, Order::default, BusySpinWaitStrategy)
+        .handle_events_with(handler)
         .pin_at_core(consumer_core)
         .thread_name("risk-and-match")
-        .handle_events_with(handler)
         .build()?;
     core_affinity::set_for_current(core_affinity::CoreId { id: producer_core });
     println!("producer on core {producer_core}, risk-and-match on core {consumer_core} (busy-spin)");

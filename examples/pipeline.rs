@@ -1,7 +1,7 @@
 //! The LMAX shape: decode → (journal ∥ replicate) → business logic.
 //!
 //! A producer publishes raw order messages (bytes as they would come off the wire). A mutable
-//! first stage decodes them in place into typed fields. Two stages then run in parallel on the
+//! first stage decodes them in place into typed fields. Two handlers then run in parallel on the
 //! decoded event: a journaller (appends to an in-memory log and "flushes" at the end of each
 //! batch: group commit) and a replicator (one packet to a replica per batch). Business logic runs
 //! after both, so it only sees an order once it is journalled and replicated; it keeps net
@@ -38,7 +38,7 @@ fn encode(event: &mut OrderEvent, account: u32, buy: bool, quantity: i64, price:
     event.raw_len = 32 - out.len();
 }
 
-/// Stage 1 (mutable, alone in its stage): parses the raw bytes into fields.
+/// Stage 1 (mutable, in a stage of its own): parses the raw bytes into fields.
 struct Decoder {
     malformed: u64,
     report: Sender<String>,
@@ -153,30 +153,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // strategy spins briefly for bursts, then blocks instead of starving the others.
     let mut producer =
         build_single_producer(1 << 14, OrderEvent::default, PhasedBackoffWaitStrategy::default())
-            .thread_name("decode")
+            // a mutable stage of its own: decodes in place
             .handle_events_mut(Decoder {
                 malformed: 0,
                 report: report.clone(),
             })
-            .thread_name("journal")
-            .then(Journal {
+            .thread_name("decode")
+            // after decode, two handlers in parallel: each sees every decoded order
+            .handle_events_with(Journal {
                 log: Vec::with_capacity(32 << 20),
                 flushes: 0,
                 report: report.clone(),
             })
-            .thread_name("replicate")
+            .thread_name("journal")
             .handle_events_with(Replicator {
                 in_packet: 0,
                 packets: 0,
                 largest: 0,
                 report: report.clone(),
             })
-            .thread_name("business")
-            .then(Positions {
+            .thread_name("replicate")
+            // after both journal and replicate
+            .and_then()
+            .handle_events_with(Positions {
                 positions: HashMap::new(),
                 notional: 0,
                 report,
             })
+            .thread_name("business")
             .build()?;
 
     let monitor = producer.monitor();

@@ -113,23 +113,26 @@ macro_rules! nano_graph {
         let stage = |e: &u64, _: i64, _: bool| pass(*e);
         match $setup.topology {
             Topology::Unicast => $builder
+                .handle_events_with(last)
                 .pin_at_core($setup.consumer_core)
-                .streaming_backoff(b)
-                .handle_events_with(last),
+                .streaming_backoff(b),
             Topology::Chain3 => $builder
-                .streaming_backoff(b)
                 .handle_events_with(stage)
                 .streaming_backoff(b)
-                .then(stage)
+                .and_then()
+                .handle_events_with(stage)
                 .streaming_backoff(b)
-                .then(last),
+                .and_then()
+                .handle_events_with(last)
+                .streaming_backoff(b),
             Topology::Diamond => $builder
-                .streaming_backoff(b)
                 .handle_events_with(stage)
                 .streaming_backoff(b)
                 .handle_events_with(stage)
                 .streaming_backoff(b)
-                .then(last),
+                .and_then()
+                .handle_events_with(last)
+                .streaming_backoff(b),
         }
         .build()
         .expect("a valid pipeline")

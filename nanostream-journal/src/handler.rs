@@ -40,7 +40,7 @@ use crate::writer::Journal;
 /// let seen = total.clone();
 /// let mut producer = build_single_producer(1024, || vec![0u8; 8], BlockingWaitStrategy::new())
 ///     .handle_events_with(journaller)
-///     .new_stage()
+///     .and_then()
 ///     .depends_on_sequence(handle.durable_watermark()) // business logic sees durable events only
 ///     .handle_events_with(move |e: &Vec<u8>, _seq: i64, _end: bool| {
 ///         seen.fetch_add(u64::from_le_bytes(e[..8].try_into().unwrap()), Ordering::Relaxed);

@@ -51,7 +51,7 @@ fn crash_child() {
         let (journaller, handle) = JournalHandler::new(journal, BytesCodec);
         let mut producer = build_single_producer(256, Vec::new, BlockingWaitStrategy::new())
             .handle_events_with(journaller)
-            .new_stage()
+            .and_then()
             .depends_on_sequence(handle.durable_watermark())
             .handle_events_with(move |_: &Vec<u8>, seq: i64, end: bool| {
                 let mut out = std::io::stdout().lock();

@@ -32,7 +32,7 @@ fn run(dir: &std::path::Path, durability: Durability, n: u64) -> (JournalHandle,
     let (seen2, handle2) = (Arc::clone(&seen), handle.clone());
     let mut producer = build_single_producer(256, || vec![0u8; 8], wait_strategy)
         .handle_events_with(journaller)
-        .new_stage()
+        .and_then()
         .depends_on_sequence(handle.durable_watermark())
         .handle_events_with(move |e: &Vec<u8>, seq: i64, _: bool| {
             // Business logic only ever sees events that are durable under the policy.
@@ -87,9 +87,9 @@ fn a_sync_failure_halts_the_pipeline_and_surfaces() {
     let seen = Arc::new(AtomicU64::new(0));
     let seen2 = Arc::clone(&seen);
     let mut producer = build_single_producer(64, || vec![0u8; 8], BlockingWaitStrategy::new())
-        .thread_name("journal")
         .handle_events_with(journaller)
-        .new_stage()
+        .thread_name("journal")
+        .and_then()
         .depends_on_sequence(handle.durable_watermark())
         .handle_events_with(move |_: &Vec<u8>, _: i64, _: bool| {
             seen2.fetch_add(1, Ordering::Relaxed);
@@ -150,7 +150,7 @@ fn balance_run(dir: &std::path::Path, new: &[u64]) -> u64 {
     let b = Arc::clone(&balance);
     let mut producer = build_single_producer(64, Deposit::default, BlockingWaitStrategy::new())
         .handle_events_with(journaller)
-        .new_stage()
+        .and_then()
         .depends_on_sequence(handle.durable_watermark())
         .handle_events_with(move |e: &Deposit, _: i64, _: bool| {
             b.fetch_add(e.amount, Ordering::Relaxed);

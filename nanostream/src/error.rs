@@ -31,7 +31,9 @@ pub enum BuildError {
         available: Vec<usize>,
     },
     /// A mutable handler shares its stage with another consumer, which could read the event
-    /// while the mutable handler writes it.
+    /// while the mutable handler writes it. The builder gives every mutable handler a stage of
+    /// its own, so a graph declared with its methods does not fail this way; `build` checks it
+    /// all the same, because a mutable handler's write access to the event relies on it.
     MutableHandlerNotAlone {
         /// The name of the mutable handler's thread.
         thread: String,
@@ -54,6 +56,18 @@ pub enum BuildError {
         option: &'static str,
         /// The poller's name.
         poller: String,
+    },
+    /// A setting (`thread_name`, `pin_at_core`, ...) was called before any consumer was added.
+    /// Settings apply to the consumer added last: `.handle_events_with(h).thread_name("h")`.
+    OptionWithoutConsumer {
+        /// The setting, e.g. `thread_name`.
+        option: &'static str,
+    },
+    /// `depends_on_sequence` was called for a stage to which no consumer was then added, so the
+    /// dependency would gate nothing.
+    DependencyWithoutConsumer {
+        /// The stage, counting from 1.
+        stage: usize,
     },
 }
 
@@ -92,6 +106,17 @@ impl fmt::Display for BuildError {
                 f,
                 "{option} was set for event poller '{poller}', but a poller runs on your own thread: \
                  set it on that thread, or on a handler instead"
+            ),
+            BuildError::OptionWithoutConsumer { option } => write!(
+                f,
+                "{option} was called before any consumer was added: a setting applies to the \
+                 consumer added last, so call it after that consumer, e.g. \
+                 .handle_events_with(h).{option}(..)"
+            ),
+            BuildError::DependencyWithoutConsumer { stage } => write!(
+                f,
+                "depends_on_sequence was called for stage {stage}, but no consumer was added to that \
+                 stage: add the consumers that must wait for the sequence after it"
             ),
         }
     }

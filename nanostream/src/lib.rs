@@ -18,17 +18,18 @@
 //!
 //! // A ring of 1024 pre-allocated orders; two parallel handlers, then a handler after both.
 //! let mut producer = build_single_producer(1024, Order::default, BlockingWaitStrategy::new())
-//!     .thread_name("journal")
 //!     .handle_events_with(|order: &Order, sequence: i64, end_of_batch: bool| {
 //!         // write to a log, flush when end_of_batch
 //!         # let _ = (order, sequence, end_of_batch);
 //!     })
-//!     .thread_name("replicate")
+//!     .thread_name("journal")
 //!     .handle_events_with(|_order: &Order, _sequence: i64, _end_of_batch: bool| {})
-//!     .thread_name("risk")
-//!     .then(move |order: &Order, _sequence: i64, _end_of_batch: bool| {
+//!     .thread_name("replicate")
+//!     .and_then()
+//!     .handle_events_with(move |order: &Order, _sequence: i64, _end_of_batch: bool| {
 //!         seen.fetch_add(order.price * order.quantity, Ordering::Relaxed);
 //!     })
+//!     .thread_name("risk")
 //!     .build()
 //!     .expect("a valid pipeline");
 //!
@@ -56,8 +57,9 @@
 //!   [`BatchEventProcessor`] on its own thread, or pulled with an [`EventPoller`].
 //! - [`StreamingBackoff`]: how a consumer paces its polls while a producer streams events, so
 //!   that the two do not pass cache lines back and forth for every few events.
-//! - [`build_single_producer`] / [`build_multi_producer`] and the [`Builder`]: the graph,
-//!   thread names, core pinning.
+//! - [`build_single_producer`] / [`build_multi_producer`] and the [`Builder`]: the graph
+//!   (`handle_events_with` in parallel, `and_then` for after, `handle_events_mut` for a stage of
+//!   its own), thread names, core pinning.
 //! - [`SingleProducer`] / [`MultiProducer`] and the [`Producer`] trait: publishing, and the
 //!   lifecycle (`shutdown`, `shutdown_timeout`, `halt`). [`Publisher`]: a session borrowed from a
 //!   `SingleProducer` for a loop of publishes, which the compiler keeps in registers.

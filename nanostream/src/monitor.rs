@@ -14,8 +14,8 @@ use crate::sync::Arc;
 /// use nanostream::{build_single_producer, BlockingWaitStrategy, Producer};
 ///
 /// let mut producer = build_single_producer(8, || 0u32, BlockingWaitStrategy::new())
-///     .thread_name("audit")
 ///     .handle_events_with(|_: &u32, _: i64, _: bool| {})
+///     .thread_name("audit")
 ///     .build()
 ///     .unwrap();
 /// let monitor = producer.monitor();

@@ -44,11 +44,11 @@ use crate::sync;
 ///
 /// let mut producer = build_single_producer(1024, || 0u64, BlockingWaitStrategy::new())
 ///     // a consumer that polls again at once, however fast events come
+///     .handle_events_with(|_: &u64, _: i64, _: bool| {})
 ///     .streaming_backoff(StreamingBackoff::disabled())
-///     .handle_events_with(|_: &u64, _: i64, _: bool| {})
 ///     // a throughput-bound consumer: longer pauses once 32 events wait at each poll
-///     .streaming_backoff(StreamingBackoff::new(Duration::from_micros(5)).min_batch(32))
 ///     .handle_events_with(|_: &u64, _: i64, _: bool| {})
+///     .streaming_backoff(StreamingBackoff::new(Duration::from_micros(5)).min_batch(32))
 ///     .build()
 ///     .unwrap();
 /// producer.publish(|e, _| *e = 7).unwrap();

@@ -50,12 +50,12 @@ fn a_handler_is_pinned_to_core_1_when_the_builder_runs_on_core_0() {
     let at_start = Arc::new(Mutex::new(None));
     let at_event = Arc::new(Mutex::new(None));
     let mut producer = build_single_producer(8, || 0u64, BlockingWaitStrategy::new())
-        .thread_name("pinned")
-        .pin_at_core(1)
         .handle_events_with(WhereAmI {
             at_start: at_start.clone(),
             at_event: at_event.clone(),
         })
+        .thread_name("pinned")
+        .pin_at_core(1)
         .build()
         .expect("core 1 is available to the process even though this thread is on core 0");
     for i in 0..10 {

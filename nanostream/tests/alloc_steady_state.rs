@@ -173,7 +173,7 @@ fn single_producer_publish_batch_publish_and_sessions_allocate_nothing() {
     // Two threads: this one and one consumer, so yielding has a core each.
     let mut producer = build_single_producer(1024, Tick::default, YieldingWaitStrategy::new())
         .handle_events_mut(Enrich)
-        .then(Sum {
+        .handle_events_with(Sum {
             total: 0,
             done: done.clone(),
         })
@@ -238,7 +238,7 @@ fn two_producers_and_blocking_consumers_allocate_nothing() {
     let done = Arc::new(AtomicI64::new(-1));
     let producer = build_multi_producer(256, Tick::default, BlockingWaitStrategy::new())
         .handle_events_mut(Enrich)
-        .then(Sum {
+        .handle_events_with(Sum {
             total: 0,
             done: done.clone(),
         })

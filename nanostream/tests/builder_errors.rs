@@ -1,6 +1,7 @@
-//! Bad input: invalid ring sizes, claims larger than the ring, cores that do not exist, a
-//! mutable handler that shares its stage, `max_batch_size(0)`. Each is an error (never a panic
-//! or a hang) whose `Display` tells the user what to change.
+//! Bad input: invalid ring sizes, claims larger than the ring, cores that do not exist,
+//! `max_batch_size(0)`, handler settings on a poller, a setting before any consumer, a dependency
+//! for a stage without consumers. Each is an error (never a panic or a hang) whose `Display`
+//! tells the user what to change.
 #![cfg(not(loom))]
 
 mod common;
@@ -8,8 +9,9 @@ mod common;
 use std::sync::Arc;
 
 use nanostream::{
-    build_multi_producer, build_single_producer, Alert, BlockingWaitStrategy, BuildError, ClaimError,
-    MultiProducerSequencer, Producer, PublishError, Sequence, SingleProducerSequencer, TryPublishError,
+    build_multi_producer, build_single_producer, Alert, BlockingWaitStrategy, BuildError, Builder,
+    ClaimError, MultiProducerSequencer, PanicPolicy, Producer, PublishError, Sequence, Single,
+    SingleProducerSequencer, StreamingBackoff, TryPublishError,
 };
 
 fn noop(_: &u64, _: i64, _: bool) {}
@@ -163,9 +165,9 @@ fn a_sequencer_claim_larger_than_the_ring_is_refused() {
 #[test]
 fn pinning_to_a_core_that_does_not_exist_is_refused() {
     let error = build_single_producer(8, || 0u64, BlockingWaitStrategy::new())
+        .handle_events_with(noop)
         .thread_name("matcher")
         .pin_at_core(4096)
-        .handle_events_with(noop)
         .build()
         .expect_err("no machine this runs on has 4097 cores");
     let BuildError::InvalidCore {
@@ -183,75 +185,30 @@ fn pinning_to_a_core_that_does_not_exist_is_refused() {
         format!("cannot pin thread 'matcher' to core 4096: this process may run on cores {available:?}")
     );
 
+    // The core belongs to the consumer added last, whatever comes after it.
     let error = build_multi_producer(8, || 0u64, BlockingWaitStrategy::new())
         .handle_events_with(noop)
+        .thread_name("first")
+        .and_then()
+        .handle_events_with(noop)
+        .thread_name("second")
         .pin_at_core(usize::MAX)
-        .then(noop)
+        .and_then()
+        .handle_events_with(noop)
+        .thread_name("third")
         .build()
         .expect_err("no such core");
     assert!(
-        matches!(error, BuildError::InvalidCore { core: usize::MAX, .. }),
+        matches!(&error, BuildError::InvalidCore { core: usize::MAX, thread, .. } if thread == "second"),
         "{error:?}"
     );
 }
 
 #[test]
-fn a_mutable_handler_must_be_alone_in_its_stage() {
-    let error = build_single_producer(8, || 0u64, BlockingWaitStrategy::new())
-        .thread_name("reader")
-        .handle_events_with(noop)
-        .thread_name("writer")
-        .handle_events_mut(|e: &mut u64, _: i64, _: bool| *e += 1)
-        .build()
-        .expect_err("the reader could see a half-written event");
-    assert_eq!(
-        error,
-        BuildError::MutableHandlerNotAlone {
-            thread: "writer".to_owned(),
-            stage_size: 2
-        }
-    );
-    assert_eq!(
-        error.to_string(),
-        "mutable handler 'writer' shares its stage with 1 other consumer(s); a mutable handler must \
-         be alone in its stage so no one reads an event while it is written"
-    );
-
-    // Added first, then joined by others (a handler and a poller): still refused.
-    let error = build_multi_producer(8, || 0u64, BlockingWaitStrategy::new())
-        .handle_events_with(noop)
-        .thread_name("enrich")
-        .then_mut(|e: &mut u64, _: i64, _: bool| *e += 1)
-        .handle_events_with(noop)
-        .event_poller()
-        .build()
-        .expect_err("the stage has three consumers");
-    assert_eq!(
-        error,
-        BuildError::MutableHandlerNotAlone {
-            thread: "enrich".to_owned(),
-            stage_size: 3
-        }
-    );
-    assert!(error
-        .to_string()
-        .contains("shares its stage with 2 other consumer(s)"));
-
-    // Alone in its stage it is fine.
-    let producer = build_single_producer(8, || 0u64, BlockingWaitStrategy::new())
-        .handle_events_with(noop)
-        .then_mut(|e: &mut u64, _: i64, _: bool| *e += 1)
-        .then(noop)
-        .build()
-        .expect("the mutable handler is alone");
-    common::finishes("shutdown", move || producer.shutdown()).unwrap();
-}
-
-#[test]
 fn max_batch_size_zero_is_refused() {
     let error = build_single_producer(8, || 0u64, BlockingWaitStrategy::new())
-        .max_batch_size(0)
         .handle_events_with(noop)
+        .max_batch_size(0)
         .build()
         .expect_err("a processor must take at least one event a batch");
     assert_eq!(error, BuildError::InvalidBatchSize);
@@ -260,10 +217,11 @@ fn max_batch_size_zero_is_refused() {
 
 #[test]
 fn handler_options_set_for_a_poller_are_an_error() {
+    // Reported with the poller's name, even when the name is set after the misplaced option.
     let err = build_single_producer(8, || 0u64, BlockingWaitStrategy::new())
+        .event_poller()
         .pin_at_core(0)
         .thread_name("ticks")
-        .event_poller()
         .build()
         .unwrap_err();
     assert_eq!(
@@ -279,8 +237,9 @@ fn handler_options_set_for_a_poller_are_an_error() {
         "{err}"
     );
     let err = build_single_producer(8, || 0u64, BlockingWaitStrategy::new())
-        .max_batch_size(4)
+        .handle_events_with(noop)
         .event_poller()
+        .max_batch_size(4)
         .build()
         .unwrap_err();
     assert!(matches!(
@@ -290,4 +249,108 @@ fn handler_options_set_for_a_poller_are_an_error() {
             ..
         }
     ));
+    // Setting the default policy is still a setting the poller cannot use.
+    let err = build_single_producer(8, || 0u64, BlockingWaitStrategy::new())
+        .event_poller()
+        .on_panic(PanicPolicy::Halt)
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            BuildError::OptionNotForPoller {
+                option: "on_panic",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // The same settings on the handler added after the poller are fine.
+    let producer = build_single_producer(8, || 0u64, BlockingWaitStrategy::new())
+        .event_poller()
+        .thread_name("ticks")
+        .handle_events_with(noop)
+        .max_batch_size(4)
+        .on_panic(PanicPolicy::LogAndContinue)
+        .build()
+        .expect("the options belong to the handler");
+    common::finishes("shutdown", move || producer.shutdown()).unwrap();
+}
+
+#[test]
+fn a_setting_before_any_consumer_is_an_error() {
+    type Setting =
+        fn(Builder<u64, BlockingWaitStrategy, Single>) -> Builder<u64, BlockingWaitStrategy, Single>;
+    let settings: [(&str, Setting); 5] = [
+        ("thread_name", |b| b.thread_name("journal")),
+        ("pin_at_core", |b| b.pin_at_core(0)),
+        ("max_batch_size", |b| b.max_batch_size(16)),
+        ("on_panic", |b| b.on_panic(PanicPolicy::LogAndContinue)),
+        ("streaming_backoff", |b| {
+            b.streaming_backoff(StreamingBackoff::disabled())
+        }),
+    ];
+    for (option, set) in settings {
+        let builder = build_single_producer(8, || 0u64, BlockingWaitStrategy::new());
+        // `and_then` on an empty builder adds no consumer for the setting to apply to.
+        let error = set(builder.and_then())
+            .handle_events_with(noop)
+            .build()
+            .expect_err("the setting has no consumer to apply to");
+        assert_eq!(error, BuildError::OptionWithoutConsumer { option });
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "{option} was called before any consumer was added: a setting applies to the \
+                 consumer added last, so call it after that consumer, e.g. \
+                 .handle_events_with(h).{option}(..)"
+            )
+        );
+    }
+    // The first mistake is the one reported.
+    let error = build_multi_producer(8, || 0u64, BlockingWaitStrategy::new())
+        .thread_name("journal")
+        .pin_at_core(0)
+        .handle_events_with(noop)
+        .build()
+        .expect_err("two settings without a consumer");
+    assert_eq!(
+        error,
+        BuildError::OptionWithoutConsumer {
+            option: "thread_name"
+        }
+    );
+}
+
+#[test]
+fn a_dependency_for_a_stage_without_consumers_is_an_error() {
+    let watermark = Arc::new(Sequence::default());
+    let error = build_single_producer(8, || 0u64, BlockingWaitStrategy::new())
+        .handle_events_with(noop)
+        .and_then()
+        .depends_on_sequence(watermark.clone())
+        .build()
+        .expect_err("the second stage has no consumer to gate");
+    assert_eq!(error, BuildError::DependencyWithoutConsumer { stage: 2 });
+    assert_eq!(
+        error.to_string(),
+        "depends_on_sequence was called for stage 2, but no consumer was added to that stage: add \
+         the consumers that must wait for the sequence after it"
+    );
+
+    let error = build_multi_producer(8, || 0u64, BlockingWaitStrategy::new())
+        .depends_on_sequence(watermark.clone())
+        .build()
+        .expect_err("no consumer at all");
+    assert_eq!(error, BuildError::DependencyWithoutConsumer { stage: 1 });
+
+    // With a consumer after it, the same dependency is fine.
+    let producer = build_single_producer(8, || 0u64, BlockingWaitStrategy::new())
+        .handle_events_with(noop)
+        .and_then()
+        .depends_on_sequence(watermark)
+        .handle_events_with(noop)
+        .build()
+        .expect("the second stage has a consumer");
+    common::finishes("shutdown", move || producer.shutdown()).unwrap();
 }

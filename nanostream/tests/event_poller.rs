@@ -86,7 +86,8 @@ fn a_poller_in_stage_one_gates_a_processor_in_stage_two() {
     let (upstream, count) = (released.clone(), processed.clone());
     let mut producer = build_single_producer(64, || 0u64, BlockingWaitStrategy::new())
         .event_poller()
-        .then(move |e: &u64, sequence: i64, _: bool| {
+        .and_then()
+        .handle_events_with(move |e: &u64, sequence: i64, _: bool| {
             let done = upstream.load(Ordering::Acquire);
             assert!(
                 done >= sequence,
@@ -210,7 +211,8 @@ fn a_dropped_poller_in_stage_one_lets_later_stages_drain() {
     let counter = seen.clone();
     let mut producer = build_single_producer(8, || 0u64, BlockingWaitStrategy::new())
         .event_poller()
-        .then(move |_: &u64, _: i64, _: bool| {
+        .and_then()
+        .handle_events_with(move |_: &u64, _: i64, _: bool| {
             counter.fetch_add(1, Ordering::Relaxed);
         })
         .build()

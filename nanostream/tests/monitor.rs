@@ -13,16 +13,17 @@ fn monitor_reports_lag_and_fill_level_from_another_thread() {
     let gate = Gate::new();
     let held = gate.clone();
     let mut producer = build_single_producer(8, || 0u64, BlockingWaitStrategy::new())
-        .thread_name("fast")
         .handle_events_with(|_: &u64, _: i64, _: bool| {})
-        .thread_name("slow")
+        .thread_name("fast")
         .handle_events_with(move |_: &u64, sequence: i64, _: bool| {
             if sequence == 0 {
                 held.pass();
             }
         })
+        .thread_name("slow")
+        .and_then()
+        .handle_events_with(|_: &u64, _: i64, _: bool| {})
         .thread_name("last")
-        .then(|_: &u64, _: i64, _: bool| {})
         .build()
         .unwrap();
     let monitor = producer.monitor();

@@ -43,17 +43,15 @@ impl EventHandler<u64> for Batches {
 fn batches_with(max_batch_size: Option<usize>, backlog: u64) -> Vec<Batch> {
     let gate = Gate::new();
     let log = Arc::new(Mutex::new(Vec::new()));
-    let mut builder = build_single_producer(64, || 0u64, BlockingWaitStrategy::new());
+    let mut builder =
+        build_single_producer(64, || 0u64, BlockingWaitStrategy::new()).handle_events_with(Batches {
+            gate: gate.clone(),
+            log: log.clone(),
+        });
     if let Some(n) = max_batch_size {
         builder = builder.max_batch_size(n);
     }
-    let mut producer = builder
-        .handle_events_with(Batches {
-            gate: gate.clone(),
-            log: log.clone(),
-        })
-        .build()
-        .unwrap();
+    let mut producer = builder.build().unwrap();
     producer.publish(|e, _| *e = 0).unwrap();
     gate.expect_waiter();
     for i in 1..=backlog {

@@ -26,16 +26,17 @@ fn a_panicking_handler_comes_back_from_shutdown_with_its_name_and_message() {
     let after_panic = Arc::new(AtomicU64::new(0));
     let seen = after_panic.clone();
     let mut producer = build_single_producer(16, || 0u64, BlockingWaitStrategy::new())
-        .thread_name("risk")
         .handle_events_with(move |_: &u64, sequence: i64, _: bool| {
             if sequence == 5 {
                 panic!("bad price at sequence {sequence}");
             }
         })
-        .thread_name("audit")
-        .then(move |_: &u64, _: i64, _: bool| {
+        .thread_name("risk")
+        .and_then()
+        .handle_events_with(move |_: &u64, _: i64, _: bool| {
             seen.fetch_add(1, Ordering::Relaxed);
         })
+        .thread_name("audit")
         .build()
         .unwrap();
     for i in 0..10 {
@@ -67,8 +68,8 @@ fn a_panic_in_on_start_is_reported_too() {
         }
     }
     let producer = build_single_producer(8, || 0u64, BlockingWaitStrategy::new())
-        .thread_name("journal")
         .handle_events_with(FailsToStart)
+        .thread_name("journal")
         .build()
         .unwrap();
     let error = common::finishes("shutdown", move || producer.shutdown()).expect_err("on_start panicked");
@@ -96,8 +97,8 @@ fn a_producer_waiting_on_a_full_ring_gets_halted_instead_of_hanging() {
     const RING: usize = 8;
     let gate = Gate::new();
     let mut producer = build_single_producer(RING, || 0u64, BlockingWaitStrategy::new())
-        .thread_name("sink")
         .handle_events_with(panics_after(gate.clone()))
+        .thread_name("sink")
         .build()
         .unwrap();
     let about_to_block = Arc::new(AtomicBool::new(false));
@@ -148,8 +149,8 @@ fn every_multi_producer_clone_waiting_on_a_full_ring_gets_halted() {
     const RING: usize = 8;
     let gate = Gate::new();
     let mut producer = build_multi_producer(RING, || 0u64, BlockingWaitStrategy::new())
-        .thread_name("sink")
         .handle_events_with(panics_after(gate.clone()))
+        .thread_name("sink")
         .build()
         .unwrap();
     for i in 0..RING as u64 {
@@ -180,14 +181,15 @@ fn log_and_continue_skips_the_event_and_goes_on() {
     let downstream = Arc::new(AtomicU64::new(0));
     let (record, count) = (handled.clone(), downstream.clone());
     let mut producer = build_single_producer(16, || 0i64, BlockingWaitStrategy::new())
-        .on_panic(PanicPolicy::LogAndContinue)
         .handle_events_with(move |e: &i64, _: i64, _: bool| {
             if e % 10 == 3 {
                 panic!("cannot handle {e}");
             }
             record.lock().unwrap().push(*e);
         })
-        .then(move |_: &i64, _: i64, _: bool| {
+        .on_panic(PanicPolicy::LogAndContinue)
+        .and_then()
+        .handle_events_with(move |_: &i64, _: i64, _: bool| {
             count.fetch_add(1, Ordering::Relaxed);
         })
         .build()

@@ -48,8 +48,10 @@ fn shutdown_drains_every_stage() {
     // A small ring: the producer laps it many times, and shutdown starts with it full.
     let mut producer = build_single_producer(16, || 0u64, BlockingWaitStrategy::new())
         .handle_events_with(counter(&c[0].0, &c[0].1))
-        .then(counter(&c[1].0, &c[1].1))
-        .then(counter(&c[2].0, &c[2].1))
+        .and_then()
+        .handle_events_with(counter(&c[1].0, &c[1].1))
+        .and_then()
+        .handle_events_with(counter(&c[2].0, &c[2].1))
         .build()
         .unwrap();
     for i in 0..N {
@@ -64,7 +66,8 @@ fn multi_producer_shutdown_drains_every_stage() {
     let c = counters(2);
     let mut producer = build_multi_producer(16, || 0u64, YieldingWaitStrategy::new())
         .handle_events_with(counter(&c[0].0, &c[0].1))
-        .then(counter(&c[1].0, &c[1].1))
+        .and_then()
+        .handle_events_with(counter(&c[1].0, &c[1].1))
         .build()
         .unwrap();
     for i in 0..N {
@@ -79,7 +82,8 @@ fn dropping_the_producer_drains_too() {
     let c = counters(2);
     let mut producer = build_single_producer(16, || 0u64, BlockingWaitStrategy::new())
         .handle_events_with(counter(&c[0].0, &c[0].1))
-        .then(counter(&c[1].0, &c[1].1))
+        .and_then()
+        .handle_events_with(counter(&c[1].0, &c[1].1))
         .build()
         .unwrap();
     for i in 0..N {
@@ -114,15 +118,16 @@ fn shutdown_timeout_names_a_stuck_handler_then_lets_it_exit() {
     let after_ended = Arc::new(AtomicBool::new(false));
     let after_flag = after_ended.clone();
     let mut producer = build_single_producer(8, || 0u64, BlockingWaitStrategy::new())
-        .thread_name("fast")
         .handle_events_with(|_: &u64, _: i64, _: bool| {})
-        .thread_name("stuck")
+        .thread_name("fast")
         .handle_events_with(Stuck {
             gate: gate.clone(),
             ended: stuck_ended.clone(),
         })
+        .thread_name("stuck")
+        .and_then()
+        .handle_events_with(OnShutdown(after_flag))
         .thread_name("after")
-        .then(OnShutdown(after_flag))
         .build()
         .unwrap();
     for i in 0..3 {
@@ -171,7 +176,8 @@ fn shutdown_timeout_succeeds_when_everything_drains() {
     let c = counters(2);
     let mut producer = build_single_producer(16, || 0u64, BlockingWaitStrategy::new())
         .handle_events_with(counter(&c[0].0, &c[0].1))
-        .then(counter(&c[1].0, &c[1].1))
+        .and_then()
+        .handle_events_with(counter(&c[1].0, &c[1].1))
         .build()
         .unwrap();
     for i in 0..N {
@@ -232,8 +238,8 @@ impl EventHandler<u64> for Lifecycle {
 fn on_start_and_on_shutdown_run_once_each_on_the_consumer_thread() {
     let hooks = Lifecycle::default();
     let mut producer = build_single_producer(8, || 0u64, BlockingWaitStrategy::new())
-        .thread_name("hooked")
         .handle_events_with(hooks.clone())
+        .thread_name("hooked")
         .build()
         .unwrap();
     for i in 0..20 {
@@ -255,7 +261,8 @@ fn halt_runs_on_shutdown_once_too() {
     let hooks = Lifecycle::default();
     let producer = build_multi_producer(8, || 0u64, BlockingWaitStrategy::new())
         .handle_events_with(hooks.clone())
-        .then(hooks.clone())
+        .and_then()
+        .handle_events_with(hooks.clone())
         .build()
         .unwrap();
     common::expect_within("both handlers started", || {

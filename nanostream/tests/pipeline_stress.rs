@@ -180,17 +180,18 @@ impl Counters {
 fn two_producers_diamond<W: WaitStrategy>(wait_strategy: W) {
     let c = Counters::new();
     let producer = build_multi_producer(RING, Event::default, wait_strategy)
-        .thread_name("enrich")
         .handle_events_mut(Enrich {
             order: Order::new("enrich"),
             done: c.enrich.clone(),
         })
+        .thread_name("enrich")
+        .handle_events_with(c.check("left", &[&c.enrich], &c.left, 0))
         .thread_name("left")
-        .then(c.check("left", &[&c.enrich], &c.left, 0))
-        .thread_name("right")
         .handle_events_with(c.check("right", &[&c.enrich], &c.right, 1))
+        .thread_name("right")
+        .and_then()
+        .handle_events_with(c.check("join", &[&c.enrich, &c.left, &c.right], &c.join, 2))
         .thread_name("join")
-        .then(c.check("join", &[&c.enrich, &c.left, &c.right], &c.join, 2))
         .build()
         .expect("a valid pipeline");
 
@@ -259,9 +260,10 @@ fn single_producer_batches_into_a_diamond() {
             order: Order::new("enrich"),
             done: c.enrich.clone(),
         })
-        .then(c.check("left", &[&c.enrich], &c.left, 0))
+        .handle_events_with(c.check("left", &[&c.enrich], &c.left, 0))
         .handle_events_with(c.check("right", &[&c.enrich], &c.right, 1))
-        .then(c.check("join", &[&c.enrich, &c.left, &c.right], &c.join, 2))
+        .and_then()
+        .handle_events_with(c.check("join", &[&c.enrich, &c.left, &c.right], &c.join, 2))
         .build()
         .expect("a valid pipeline");
 

@@ -31,7 +31,6 @@ fn a_pacing_consumer_sees_every_event_in_order_and_the_tail_of_each_burst() {
     let out_of_order = Arc::new(AtomicI64::new(-1));
     let (count, bad) = (seen.clone(), out_of_order.clone());
     let mut producer = build_single_producer(1024, || 0u64, YieldingWaitStrategy::new())
-        .streaming_backoff(eager_hour_long_backoff())
         .handle_events_with(move |e: &u64, sequence: i64, _: bool| {
             if *e != count.load(Ordering::Relaxed) {
                 bad.compare_exchange(-1, sequence, Ordering::Relaxed, Ordering::Relaxed)
@@ -39,6 +38,7 @@ fn a_pacing_consumer_sees_every_event_in_order_and_the_tail_of_each_burst() {
             }
             count.store(*e + 1, Ordering::Release);
         })
+        .streaming_backoff(eager_hour_long_backoff())
         .build()
         .unwrap();
 
@@ -68,10 +68,10 @@ fn shutdown_does_not_wait_out_a_pacing_interval() {
     let seen = Arc::new(AtomicU64::new(0));
     let count = seen.clone();
     let mut producer = build_single_producer(1024, || 0u64, YieldingWaitStrategy::new())
-        .streaming_backoff(eager_hour_long_backoff())
         .handle_events_with(move |_: &u64, _: i64, _: bool| {
             count.fetch_add(1, Ordering::Relaxed);
         })
+        .streaming_backoff(eager_hour_long_backoff())
         .build()
         .unwrap();
     for i in 0..COUNT {
@@ -88,10 +88,10 @@ fn a_disabled_backoff_and_the_default_deliver_the_same_stream() {
         let sum = Arc::new(AtomicU64::new(0));
         let total = sum.clone();
         let mut producer = build_single_producer(256, || 0u64, YieldingWaitStrategy::new())
-            .streaming_backoff(backoff)
             .handle_events_with(move |e: &u64, _: i64, _: bool| {
                 total.fetch_add(*e, Ordering::Relaxed);
             })
+            .streaming_backoff(backoff)
             .build()
             .unwrap();
         for i in 0..COUNT {
@@ -109,8 +109,8 @@ fn a_disabled_backoff_and_the_default_deliver_the_same_stream() {
 #[test]
 fn a_streaming_backoff_is_not_an_option_for_an_event_poller() {
     let err = build_single_producer(8, || 0u64, YieldingWaitStrategy::new())
-        .streaming_backoff(StreamingBackoff::disabled())
         .event_poller()
+        .streaming_backoff(StreamingBackoff::disabled())
         .build()
         .unwrap_err();
     assert!(

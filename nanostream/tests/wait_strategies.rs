@@ -62,7 +62,7 @@ fn delivers_all_and_halts<W: WaitStrategy>(wait_strategy: W, stages: usize) {
     };
     let mut builder = build_single_producer(64, || 0u64, wait_strategy).handle_events_with(stage(0));
     for i in 1..stages {
-        builder = builder.then(stage(i));
+        builder = builder.and_then().handle_events_with(stage(i));
     }
     let mut producer = builder.build().unwrap();
     for i in 0..N {
@@ -133,7 +133,8 @@ fn halt_wakes_parked_consumers_of_a_multi_producer_pipeline() {
     let count = Arc::new(AtomicU64::new(0));
     let producer = build_multi_producer(8, || 0u64, BlockingWaitStrategy::new())
         .handle_events_with(|_: &u64, _: i64, _: bool| {})
-        .then(Stage {
+        .and_then()
+        .handle_events_with(Stage {
             next: 0,
             count: count.clone(),
             ended: ended.clone(),
