@@ -95,8 +95,8 @@ fn a_panicking_wait_strategy_halts_the_pipeline_instead_of_killing_one_thread() 
             inner: BlockingWaitStrategy::new(),
         };
         let mut producer = build_single_producer(4, || 0u64, strategy)
-            .on_panic(policy)
             .handle_events_with(|_: &u64, _: i64, _: bool| {})
+            .on_panic(policy)
             .build()
             .unwrap();
         // The consumer waits for the first event, and its strategy panics. Without the halt,
@@ -136,14 +136,14 @@ fn a_back_off_interval_too_long_for_the_clock_neither_panics_nor_hangs() {
     let seen = log.clone();
     // Small batches of many events in a row start the back-off.
     let mut producer = build_single_producer(64, || 0u64, YieldingWaitStrategy::new())
-        .max_batch_size(8)
-        .streaming_backoff(StreamingBackoff::new(Duration::MAX).min_batch(1).after_polls(2))
         .handle_events_with(move |value: &u64, sequence: i64, _: bool| {
             if sequence == 0 {
                 held.pass();
             }
             seen.lock().unwrap().push((sequence, *value));
         })
+        .max_batch_size(8)
+        .streaming_backoff(StreamingBackoff::new(Duration::MAX).min_batch(1).after_polls(2))
         .build()
         .unwrap();
     let publishing = std::thread::spawn(move || {
@@ -184,12 +184,12 @@ impl EventHandler<u64> for Fragile {
 fn run_fragile(policy: PanicPolicy, start_panics: bool, batch_start_panics: bool) -> (Vec<(i64, u64)>, bool) {
     let log: Log = Arc::new(Mutex::new(Vec::new()));
     let mut producer = build_single_producer(8, || 0u64, BlockingWaitStrategy::new())
-        .on_panic(policy)
         .handle_events_with(Fragile {
             start_panics,
             batch_start_panics,
             seen: log.clone(),
         })
+        .on_panic(policy)
         .build()
         .unwrap();
     // Under `Halt` the alert may be up before the first publish; the callers check what the
