@@ -201,14 +201,13 @@ fn pipeline_run(dir: &Path, events: u64) -> Duration {
         .segment_size(SEGMENT_BYTES)
         .durability(Durability::EveryBatch);
     let journal = Journal::open(dir, config).expect("open");
-    let wait = Arc::new(BlockingWaitStrategy::new());
     let (journaller, handle) = JournalHandler::new(journal, BytesCodec);
     let seen = Arc::new(AtomicU64::new(0));
     let seen2 = Arc::clone(&seen);
-    let mut producer = build_single_producer(1 << 16, || [0u8; 100], Arc::clone(&wait))
-        .handle_events_with(journaller.signal_on_durable(wait))
+    let mut producer = build_single_producer(1 << 16, || [0u8; 100], BlockingWaitStrategy::new())
+        .handle_events_with(journaller)
         .and_then()
-        .depends_on_sequence(handle.durable_watermark())
+        .depends_on(&handle.durable_watermark())
         .handle_events_with(move |e: &[u8; 100], _: i64, _: bool| {
             seen2.fetch_add(u64::from(e[0]), Ordering::Relaxed);
         })

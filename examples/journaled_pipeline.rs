@@ -11,7 +11,6 @@
 //! (default `target/journaled_pipeline`, 100000 new deposits per run; delete DIR to start over).
 
 use std::sync::mpsc::{channel, Sender};
-use std::sync::Arc;
 use std::time::Instant;
 
 use nanostream::{build_single_producer, BlockingWaitStrategy, EventHandler, Producer};
@@ -94,17 +93,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     );
 
-    let wait = Arc::new(BlockingWaitStrategy::new());
     let (journaller, handle) = JournalHandler::new(journal, DepositCodec);
-    let journaller = journaller
-        .with_filter(|e: &Deposit| !e.replayed)
-        .signal_on_durable(Arc::clone(&wait));
+    let journaller = journaller.with_filter(|e: &Deposit| !e.replayed);
     let (tx, rx) = channel();
-    let mut producer = build_single_producer(1 << 14, Deposit::default, wait)
+    let mut producer = build_single_producer(1 << 14, Deposit::default, BlockingWaitStrategy::new())
         .handle_events_with(journaller)
         .thread_name("journal")
         .and_then()
-        .depends_on_sequence(handle.durable_watermark())
+        .depends_on(&handle.durable_watermark())
         .handle_events_with(Balances {
             balances: [0; ACCOUNTS],
             events: 0,

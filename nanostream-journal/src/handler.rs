@@ -2,9 +2,9 @@
 
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use nanostream::{EventHandler, Sequence, WaitStrategy};
+use nanostream::{EventHandler, ExternalSequence};
 use parking_lot::Mutex;
 
 use crate::codec::Codec;
@@ -17,9 +17,12 @@ use crate::writer::Journal;
 ///
 /// It syncs under the journal's [`Durability`](crate::Durability) policy (with
 /// [`Durability::EveryBatch`](crate::Durability::EveryBatch), one fdatasync per batch the ring
-/// hands it: group commit) and publishes a *durable watermark*, a [`Sequence`] holding the ring
-/// sequence of the last event that is durable. A later stage gated on it with
-/// `depends_on_sequence` only sees durable events: the LMAX journaller pattern.
+/// hands it: group commit) and publishes a *durable watermark*, an [`ExternalSequence`] holding
+/// the ring sequence of the last event that is durable. A later stage gated on it with
+/// [`Builder::depends_on`](nanostream::Builder::depends_on) only sees durable events: the LMAX
+/// journaller pattern. The watermark wakes that stage whenever it advances, also when the
+/// journal's background syncer advances it (under `Interval` and `EveryN`), whatever the wait
+/// strategy.
 ///
 /// Any journal error is fatal: the handler stores it (see [`JournalHandle::error`]), stops
 /// journaling for good and panics with a message naming it, which halts the pipeline;
@@ -41,7 +44,7 @@ use crate::writer::Journal;
 /// let mut producer = build_single_producer(1024, || vec![0u8; 8], BlockingWaitStrategy::new())
 ///     .handle_events_with(journaller)
 ///     .and_then()
-///     .depends_on_sequence(handle.durable_watermark()) // business logic sees durable events only
+///     .depends_on(&handle.durable_watermark()) // business logic sees durable events only
 ///     .handle_events_with(move |e: &Vec<u8>, _seq: i64, _end: bool| {
 ///         seen.fetch_add(u64::from_le_bytes(e[..8].try_into().unwrap()), Ordering::Relaxed);
 ///     })
@@ -57,7 +60,6 @@ use crate::writer::Journal;
 /// ```
 pub struct JournalHandler<E, C> {
     journal: Option<Journal>,
-    waker: Arc<OnceLock<Waker>>,
     codec: C,
     filter: Option<fn(&E) -> bool>,
     failed: bool,
@@ -67,9 +69,6 @@ pub struct JournalHandler<E, C> {
     batch_timestamp: u64,
     _events: PhantomData<fn(&E)>,
 }
-
-/// Wakes the stages gated on the watermark (their wait strategy's `signal`).
-type Waker = Box<dyn Fn() + Send + Sync>;
 
 impl<E, C: std::fmt::Debug> std::fmt::Debug for JournalHandler<E, C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -84,7 +83,7 @@ impl<E, C: std::fmt::Debug> std::fmt::Debug for JournalHandler<E, C> {
 /// The user's side of a [`JournalHandler`] once the handler has moved into the pipeline.
 #[derive(Debug, Clone)]
 pub struct JournalHandle {
-    watermark: Arc<Sequence>,
+    watermark: ExternalSequence,
     shared: Arc<SyncShared>,
     error: Arc<Mutex<Option<Arc<Error>>>>,
     dir: PathBuf,
@@ -92,9 +91,10 @@ pub struct JournalHandle {
 
 impl JournalHandle {
     /// The durable watermark: the ring sequence of the last event that is durable under the
-    /// journal's policy (`-1` before the first). Pass it to `depends_on_sequence`.
-    pub fn durable_watermark(&self) -> Arc<Sequence> {
-        Arc::clone(&self.watermark)
+    /// journal's policy (`-1` before the first). Gate a stage on it with
+    /// [`Builder::depends_on`](nanostream::Builder::depends_on).
+    pub fn durable_watermark(&self) -> ExternalSequence {
+        self.watermark.clone()
     }
 
     /// Every journal offset below this is durable.
@@ -121,16 +121,10 @@ impl JournalHandle {
 impl<E, C: Codec<E>> JournalHandler<E, C> {
     /// Wraps `journal`; returns the handler (for the pipeline) and a handle (for the user).
     pub fn new(journal: Journal, codec: C) -> (Self, JournalHandle) {
-        let watermark = Arc::new(Sequence::new(Sequence::INITIAL));
-        let sink = Arc::clone(&watermark);
-        let waker: Arc<OnceLock<Waker>> = Arc::new(OnceLock::new());
-        let wake = Arc::clone(&waker);
-        let listener_set = journal.set_durable_listener(Box::new(move |mark| {
-            sink.set(mark);
-            if let Some(wake) = wake.get() {
-                wake();
-            }
-        }));
+        let watermark = ExternalSequence::new();
+        let sink = watermark.clone();
+        // `set` wakes the stages gated on the watermark.
+        let listener_set = journal.set_durable_listener(Box::new(move |mark| sink.set(mark)));
         debug_assert!(listener_set, "a journal is wrapped by one handler only");
         let error = Arc::new(Mutex::new(None));
         let handle = JournalHandle {
@@ -141,7 +135,6 @@ impl<E, C: Codec<E>> JournalHandler<E, C> {
         };
         let handler = Self {
             journal: Some(journal),
-            waker,
             codec,
             filter: None,
             failed: false,
@@ -150,20 +143,6 @@ impl<E, C: Codec<E>> JournalHandler<E, C> {
             _events: PhantomData,
         };
         (handler, handle)
-    }
-
-    /// Signals `wait_strategy` whenever the watermark advances.
-    ///
-    /// Needed when the gated stage uses a blocking wait strategy and the policy is
-    /// [`Durability::Interval`](crate::Durability::Interval) or
-    /// [`Durability::EveryN`](crate::Durability::EveryN): then the watermark is also advanced by
-    /// the journal's background syncer, and a stage parked on the strategy must be woken. (Under
-    /// `EveryBatch` and `Never` it advances on the pipeline's own thread, and the processor's
-    /// signal after each batch wakes the stage.) Pass the same `Arc` to the builder: NanoStream
-    /// implements `WaitStrategy` for `Arc<W>`.
-    pub fn signal_on_durable<W: WaitStrategy>(self, wait_strategy: Arc<W>) -> Self {
-        let _ = self.waker.set(Box::new(move || wait_strategy.signal()));
-        self
     }
 
     /// Journals only the events for which `keep` returns true. The others (e.g. events being

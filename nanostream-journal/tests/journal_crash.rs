@@ -52,7 +52,7 @@ fn crash_child() {
         let mut producer = build_single_producer(256, Vec::new, BlockingWaitStrategy::new())
             .handle_events_with(journaller)
             .and_then()
-            .depends_on_sequence(handle.durable_watermark())
+            .depends_on(&handle.durable_watermark())
             .handle_events_with(move |_: &Vec<u8>, seq: i64, end: bool| {
                 let mut out = std::io::stdout().lock();
                 writeln!(out, "DURABLE {}", start + seq as u64).expect("report");

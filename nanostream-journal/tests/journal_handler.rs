@@ -25,15 +25,13 @@ fn config(durability: Durability) -> JournalConfig {
 fn run(dir: &std::path::Path, durability: Durability, n: u64) -> (JournalHandle, u64) {
     let journal = Journal::open(dir, config(durability)).expect("open");
     let base = journal.next_offset();
-    let wait_strategy = Arc::new(BlockingWaitStrategy::new());
     let (journaller, handle) = JournalHandler::new(journal, BytesCodec);
-    let journaller = journaller.signal_on_durable(Arc::clone(&wait_strategy));
     let seen = Arc::new(AtomicU64::new(0));
     let (seen2, handle2) = (Arc::clone(&seen), handle.clone());
-    let mut producer = build_single_producer(256, || vec![0u8; 8], wait_strategy)
+    let mut producer = build_single_producer(256, || vec![0u8; 8], BlockingWaitStrategy::new())
         .handle_events_with(journaller)
         .and_then()
-        .depends_on_sequence(handle.durable_watermark())
+        .depends_on(&handle.durable_watermark())
         .handle_events_with(move |e: &Vec<u8>, seq: i64, _: bool| {
             // Business logic only ever sees events that are durable under the policy.
             let offset = base + seq as u64;
@@ -90,7 +88,7 @@ fn a_sync_failure_halts_the_pipeline_and_surfaces() {
         .handle_events_with(journaller)
         .thread_name("journal")
         .and_then()
-        .depends_on_sequence(handle.durable_watermark())
+        .depends_on(&handle.durable_watermark())
         .handle_events_with(move |_: &Vec<u8>, _: i64, _: bool| {
             seen2.fetch_add(1, Ordering::Relaxed);
         })
@@ -151,7 +149,7 @@ fn balance_run(dir: &std::path::Path, new: &[u64]) -> u64 {
     let mut producer = build_single_producer(64, Deposit::default, BlockingWaitStrategy::new())
         .handle_events_with(journaller)
         .and_then()
-        .depends_on_sequence(handle.durable_watermark())
+        .depends_on(&handle.durable_watermark())
         .handle_events_with(move |e: &Deposit, _: i64, _: bool| {
             b.fetch_add(e.amount, Ordering::Relaxed);
         })

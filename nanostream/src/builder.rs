@@ -5,6 +5,7 @@ use std::sync::atomic::AtomicBool;
 use crate::affinity;
 use crate::barrier::{DependentSequences, SequenceBarrier};
 use crate::error::BuildError;
+use crate::external_sequence::ExternalSequence;
 use crate::handler::{Access, EventHandler, EventHandlerMut, PanicPolicy, Reads, Writes};
 use crate::monitor::PipelineMonitor;
 use crate::pipeline::{ConsumerInfo, Pipeline};
@@ -146,7 +147,7 @@ struct Consumer<E, W, P> {
 
 struct Stage<E, W, P> {
     consumers: Vec<Consumer<E, W, P>>,
-    extra_dependencies: Vec<Arc<Sequence>>,
+    extra_dependencies: Vec<ExternalSequence>,
     /// Holds a mutable handler: the next consumer added starts a new stage.
     closed: bool,
 }
@@ -331,13 +332,15 @@ where
         self
     }
 
-    /// Makes a stage also wait for `sequence`, a sequence published by some other part of the
+    /// Makes a stage also wait for `dependency`, a sequence advanced by some other part of the
     /// program: the stage of the consumer added last, or the new stage after
-    /// [`and_then`](Self::and_then) (before any consumer: the first stage). The journal uses it: a business stage that depends on the
-    /// journal's durable watermark only sees events that are on disk. A stage given a dependency
-    /// but no consumer is a [`BuildError::DependencyWithoutConsumer`].
-    pub fn depends_on_sequence(mut self, sequence: Arc<Sequence>) -> Self {
-        self.current_stage().extra_dependencies.push(sequence);
+    /// [`and_then`](Self::and_then) (before any consumer: the first stage). Its consumers see an
+    /// event only once `dependency` has reached it, and [`ExternalSequence::set`] wakes them.
+    /// The journal uses it: a business stage gated on the journal's durable watermark only sees
+    /// events that are on disk. A stage given a dependency but no consumer is a
+    /// [`BuildError::DependencyWithoutConsumer`].
+    pub fn depends_on(mut self, dependency: &ExternalSequence) -> Self {
+        self.current_stage().extra_dependencies.push(dependency.clone());
         self
     }
 
@@ -525,7 +528,11 @@ where
         let mut upstream = vec![cursor.clone()];
         for stage in stages {
             let mut dependents = std::mem::take(&mut upstream);
-            dependents.extend(stage.extra_dependencies.iter().cloned());
+            for dependency in &stage.extra_dependencies {
+                // `set` wakes this pipeline's consumers parked in its wait strategy.
+                let wait_strategy = self.wait_strategy.clone();
+                dependents.push(dependency.gate(Box::new(move || wait_strategy.signal())));
+            }
             for consumer in stage.consumers {
                 upstream.push(consumer.sequence.clone());
                 let barrier = SequenceBarrier::new(
@@ -834,11 +841,11 @@ mod tests {
 
     #[test]
     fn a_dependency_goes_to_the_last_consumers_stage_or_the_one_and_then_opened() {
-        let seq = || Arc::new(Sequence::default());
+        let seq = ExternalSequence::new;
         let b = builder()
             .handle_events_mut(mutate)
             .thread_name("m")
-            .depends_on_sequence(seq())
+            .depends_on(&seq())
             .handle_events_with(noop)
             .thread_name("a");
         assert_eq!(shape(&b), vec![(vec!["m"], 1), (vec!["a"], 0)]);
@@ -846,15 +853,15 @@ mod tests {
             .handle_events_with(noop)
             .thread_name("a")
             .and_then()
-            .depends_on_sequence(seq())
+            .depends_on(&seq())
             .handle_events_mut(mutate)
             .thread_name("m");
         assert_eq!(shape(&b), vec![(vec!["a"], 0), (vec!["m"], 1)]);
         let b = builder()
-            .depends_on_sequence(seq())
+            .depends_on(&seq())
             .handle_events_with(noop)
             .thread_name("a")
-            .depends_on_sequence(seq())
+            .depends_on(&seq())
             .handle_events_with(noop)
             .thread_name("b");
         assert_eq!(shape(&b), vec![(vec!["a", "b"], 2)]);

@@ -63,7 +63,7 @@ pub enum BuildError {
         /// The setting, e.g. `thread_name`.
         option: &'static str,
     },
-    /// `depends_on_sequence` was called for a stage to which no consumer was then added, so the
+    /// `depends_on` was called for a stage to which no consumer was then added, so the
     /// dependency would gate nothing.
     DependencyWithoutConsumer {
         /// The stage, counting from 1.
@@ -115,7 +115,7 @@ impl fmt::Display for BuildError {
             ),
             BuildError::DependencyWithoutConsumer { stage } => write!(
                 f,
-                "depends_on_sequence was called for stage {stage}, but no consumer was added to that \
+                "depends_on was called for stage {stage}, but no consumer was added to that \
                  stage: add the consumers that must wait for the sequence after it"
             ),
         }

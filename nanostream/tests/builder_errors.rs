@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use nanostream::{
     build_multi_producer, build_single_producer, Alert, BlockingWaitStrategy, BuildError, Builder,
-    ClaimError, MultiProducerSequencer, PanicPolicy, Producer, PublishError, Sequence, Single,
-    SingleProducerSequencer, StreamingBackoff, TryPublishError,
+    ClaimError, ExternalSequence, MultiProducerSequencer, PanicPolicy, Producer, PublishError, Sequence,
+    Single, SingleProducerSequencer, StreamingBackoff, TryPublishError,
 };
 
 fn noop(_: &u64, _: i64, _: bool) {}
@@ -324,22 +324,22 @@ fn a_setting_before_any_consumer_is_an_error() {
 
 #[test]
 fn a_dependency_for_a_stage_without_consumers_is_an_error() {
-    let watermark = Arc::new(Sequence::default());
+    let watermark = ExternalSequence::new();
     let error = build_single_producer(8, || 0u64, BlockingWaitStrategy::new())
         .handle_events_with(noop)
         .and_then()
-        .depends_on_sequence(watermark.clone())
+        .depends_on(&watermark)
         .build()
         .expect_err("the second stage has no consumer to gate");
     assert_eq!(error, BuildError::DependencyWithoutConsumer { stage: 2 });
     assert_eq!(
         error.to_string(),
-        "depends_on_sequence was called for stage 2, but no consumer was added to that stage: add \
+        "depends_on was called for stage 2, but no consumer was added to that stage: add \
          the consumers that must wait for the sequence after it"
     );
 
     let error = build_multi_producer(8, || 0u64, BlockingWaitStrategy::new())
-        .depends_on_sequence(watermark.clone())
+        .depends_on(&watermark)
         .build()
         .expect_err("no consumer at all");
     assert_eq!(error, BuildError::DependencyWithoutConsumer { stage: 1 });
@@ -348,7 +348,7 @@ fn a_dependency_for_a_stage_without_consumers_is_an_error() {
     let producer = build_single_producer(8, || 0u64, BlockingWaitStrategy::new())
         .handle_events_with(noop)
         .and_then()
-        .depends_on_sequence(watermark)
+        .depends_on(&watermark)
         .handle_events_with(noop)
         .build()
         .expect("the second stage has a consumer");

@@ -1,7 +1,7 @@
 //! The builder's stage grammar, observed from outside: which consumer waits for which, and
 //! which consumer a setting lands on. `handle_events_with` and `event_poller` join the current
 //! stage, `handle_events_mut` gets a stage of its own, `and_then` starts the next stage, settings
-//! apply to the consumer added last, `depends_on_sequence` to the stage of the consumer added last
+//! apply to the consumer added last, `depends_on` to the stage of the consumer added last
 //! or the one `and_then` opened.
 //!
 //! Event pollers make the order deterministic: the test drives them, and a poller of a later
@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex};
 
 use common::Gate;
 use nanostream::{
-    build_multi_producer, build_single_producer, BlockingWaitStrategy, PanicPolicy, PollError, Producer,
-    Sequence, ShutdownError, YieldingWaitStrategy,
+    build_multi_producer, build_single_producer, BlockingWaitStrategy, ExternalSequence, PanicPolicy,
+    PollError, Producer, ShutdownError, YieldingWaitStrategy,
 };
 
 const N: u64 = if cfg!(miri) { 200 } else { 20_000 };
@@ -177,11 +177,11 @@ fn and_then_on_an_empty_stage_adds_no_stage() {
 }
 
 #[test]
-fn depends_on_sequence_gates_the_stage_of_the_consumer_added_last() {
-    let watermark = Arc::new(Sequence::default());
+fn depends_on_gates_the_stage_of_the_consumer_added_last() {
+    let watermark = ExternalSequence::new();
     let mut producer = build_single_producer(8, || 0u64, BlockingWaitStrategy::new())
         .event_poller()
-        .depends_on_sequence(watermark.clone())
+        .depends_on(&watermark)
         .and_then()
         .event_poller()
         .build()
@@ -201,12 +201,12 @@ fn depends_on_sequence_gates_the_stage_of_the_consumer_added_last() {
 }
 
 #[test]
-fn depends_on_sequence_after_and_then_gates_the_new_stage() {
-    let watermark = Arc::new(Sequence::default());
+fn depends_on_after_and_then_gates_the_new_stage() {
+    let watermark = ExternalSequence::new();
     let mut producer = build_single_producer(8, || 0u64, BlockingWaitStrategy::new())
         .event_poller()
         .and_then()
-        .depends_on_sequence(watermark.clone())
+        .depends_on(&watermark)
         .event_poller()
         .build()
         .unwrap();
