@@ -381,7 +381,15 @@ where
     /// Sets how the consumer added last paces its polls while events stream in faster than it
     /// polls (default [`StreamingBackoff::default`]: at most one poll a microsecond during a
     /// stream). [`StreamingBackoff::disabled`] makes it poll again at once after every batch.
+    ///
+    /// An interval above [`StreamingBackoff::MAX_INTERVAL`] is a
+    /// [`BuildError::InvalidStreamingInterval`]: pacing is meant to space polls by microseconds.
     pub fn streaming_backoff(mut self, backoff: StreamingBackoff) -> Self {
+        if backoff.interval() > StreamingBackoff::MAX_INTERVAL {
+            self.error.get_or_insert(BuildError::InvalidStreamingInterval {
+                interval: backoff.interval(),
+            });
+        }
         self.set_processor_option("streaming_backoff", |o| o.streaming_backoff = Some(backoff));
         self
     }

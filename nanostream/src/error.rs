@@ -49,6 +49,12 @@ pub enum BuildError {
     },
     /// `max_batch_size(0)`: a processor must be allowed at least one event a batch.
     InvalidBatchSize,
+    /// A streaming back-off interval above
+    /// [`StreamingBackoff::MAX_INTERVAL`](crate::StreamingBackoff::MAX_INTERVAL).
+    InvalidStreamingInterval {
+        /// The interval that was asked for.
+        interval: Duration,
+    },
     /// A handler option (core, batch size, panic policy, streaming back-off) was set for an
     /// event poller, which runs on the caller's thread.
     OptionNotForPoller {
@@ -102,6 +108,11 @@ impl fmt::Display for BuildError {
             ),
             BuildError::Spawn { thread, reason } => write!(f, "cannot start thread '{thread}': {reason}"),
             BuildError::InvalidBatchSize => write!(f, "max_batch_size must be at least 1"),
+            BuildError::InvalidStreamingInterval { interval } => write!(
+                f,
+                "a streaming back-off interval of {interval:?} is above the maximum of {:?}",
+                crate::StreamingBackoff::MAX_INTERVAL
+            ),
             BuildError::OptionNotForPoller { option, poller } => write!(
                 f,
                 "{option} was set for event poller '{poller}', but a poller runs on your own thread: \

@@ -62,6 +62,11 @@ pub struct StreamingBackoff {
 }
 
 impl StreamingBackoff {
+    /// The longest interval the [`Builder`](crate::Builder) accepts. Pacing spaces a consumer's
+    /// polls by microseconds; an interval of a second would only ever end when the stream
+    /// pauses.
+    pub const MAX_INTERVAL: Duration = Duration::from_secs(1);
+
     /// A back-off that polls at most once per `interval` while pacing, with the default
     /// thresholds (pacing starts after 8 polls in a row of 8 or more events).
     pub const fn new(interval: Duration) -> Self {
@@ -402,6 +407,19 @@ mod tests {
             looks, 2,
             "one look to see where it is, one to see it has not moved"
         );
+    }
+
+    #[test]
+    fn an_interval_too_long_for_the_clock_waits_like_an_endless_one() {
+        // `last + Duration::MAX` overflows the clock: the wait has no deadline, and ends as any
+        // other does, when the producer stops moving or the pipeline stops.
+        let (pacer, _) = pacing_with(Duration::MAX);
+        pacer.before_poll(|| 42, || false);
+        let (pacer, _) = pacing_with(Duration::MAX);
+        pacer.before_poll(moving(), || true);
+        let mut pacer = pacing_with(Duration::MAX).0;
+        pacer.found_at(i64::MAX, Instant::now());
+        pacer.found_at(i64::MAX, Instant::now());
     }
 
     #[test]

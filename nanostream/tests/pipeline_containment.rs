@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::{expect_within, finishes, Gate};
 use nanostream::{
-    build_multi_producer, build_single_producer, Alert, BlockingWaitStrategy, DependentSequences,
+    build_multi_producer, build_single_producer, Alert, BlockingWaitStrategy, BuildError, DependentSequences,
     EventHandler, PanicPolicy, Producer, PublishError, ShutdownError, StreamingBackoff, WaitError,
     WaitStrategy, YieldingWaitStrategy,
 };
@@ -128,7 +128,23 @@ fn a_panicking_wait_strategy_halts_the_pipeline_instead_of_killing_one_thread() 
 }
 
 #[test]
-fn a_back_off_interval_too_long_for_the_clock_neither_panics_nor_hangs() {
+fn a_back_off_interval_above_the_maximum_is_a_build_error() {
+    let error = build_single_producer(64, || 0u64, YieldingWaitStrategy::new())
+        .handle_events_with(|_: &u64, _: i64, _: bool| {})
+        .streaming_backoff(StreamingBackoff::new(Duration::MAX))
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        error,
+        BuildError::InvalidStreamingInterval {
+            interval: Duration::MAX
+        }
+    );
+    assert!(error.to_string().contains("above the maximum of 1s"), "{error}");
+}
+
+#[test]
+fn the_longest_back_off_interval_neither_panics_nor_hangs() {
     const EVENTS: i64 = if cfg!(miri) { 200 } else { 20_000 };
     let gate = Gate::new();
     let held = gate.clone();
@@ -143,7 +159,11 @@ fn a_back_off_interval_too_long_for_the_clock_neither_panics_nor_hangs() {
             seen.lock().unwrap().push((sequence, *value));
         })
         .max_batch_size(8)
-        .streaming_backoff(StreamingBackoff::new(Duration::MAX).min_batch(1).after_polls(2))
+        .streaming_backoff(
+            StreamingBackoff::new(StreamingBackoff::MAX_INTERVAL)
+                .min_batch(1)
+                .after_polls(2),
+        )
         .build()
         .unwrap();
     let publishing = std::thread::spawn(move || {
