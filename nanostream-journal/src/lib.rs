@@ -43,7 +43,7 @@
 //! ```
 //!
 //! The pieces:
-//! * [`Journal`] appends records (one writer per directory, enforced by a lock file), syncs them
+//! * [`Journal`] appends records (one writer per directory, enforced by an `flock` on the directory), syncs them
 //!   under a [`Durability`] policy, rotates segments and applies [`Retention`].
 //! * [`JournalReader`] reads from any offset and follows the live tail, from any process.
 //! * [`JournalHandler`] is a NanoStream `EventHandler` that journals each event through a

@@ -1,38 +1,36 @@
-//! The writer lock: one `LOCK` file per journal, held with `flock(2)`.
+//! The writer lock: an exclusive `flock(2)` on the journal directory itself.
 //!
-//! The kernel releases an `flock` when its holder dies, so a journal whose writer was killed
-//! with `SIGKILL` can be reopened at once; the pid written into the file is only informational.
+//! The lock is taken on the directory, not on a file inside it: a lock file can be deleted or
+//! replaced while its holder runs, and a second writer would then lock the new file and get in.
+//! The directory cannot be swapped out from under an open descriptor the same way (a rename moves
+//! the lock with it). The kernel releases an `flock` when its holder dies, so a journal whose
+//! writer was killed with `SIGKILL` can be reopened at once.
+//!
+//! The `LOCK` file only records the holder's pid, for the error message of a refused writer.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Write};
 use std::os::unix::io::AsRawFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{Error, IoContext, Result};
 
-/// Name of the lock file inside a journal directory.
+/// Name of the file recording the writer's pid inside a journal directory.
 pub(crate) const LOCK_FILE: &str = "LOCK";
 
 /// An exclusive lock on a journal directory; released on drop.
 #[derive(Debug)]
 pub(crate) struct DirLock {
-    _file: File,
+    _dir: File,
 }
 
 impl DirLock {
     /// Takes the lock or fails at once with [`Error::Locked`].
     pub(crate) fn acquire(dir: &Path) -> Result<Self> {
-        let path: PathBuf = dir.join(LOCK_FILE);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .at(&path)?;
+        let handle = File::open(dir).at(dir)?;
         loop {
-            // SAFETY: flock on a descriptor owned by `file`; no memory is passed.
-            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+            // SAFETY: flock on a descriptor owned by `handle`; no memory is passed.
+            let rc = unsafe { libc::flock(handle.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
             if rc == 0 {
                 break;
             }
@@ -40,22 +38,30 @@ impl DirLock {
             match err.raw_os_error() {
                 Some(libc::EINTR) => continue,
                 Some(libc::EWOULDBLOCK) => {
-                    let mut s = String::new();
-                    let pid = file
-                        .read_to_string(&mut s)
+                    let pid = std::fs::read_to_string(dir.join(LOCK_FILE))
                         .ok()
-                        .and_then(|_| s.trim().parse().ok());
+                        .and_then(|s| s.trim().parse().ok());
                     return Err(Error::Locked {
                         path: dir.to_path_buf(),
                         pid,
                     });
                 }
-                _ => return Err(Error::Io { path, source: err }),
+                _ => {
+                    return Err(Error::Io {
+                        path: dir.to_path_buf(),
+                        source: err,
+                    })
+                }
             }
         }
-        file.set_len(0).at(&path)?;
-        file.seek(SeekFrom::Start(0)).at(&path)?;
+        let path = dir.join(LOCK_FILE);
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .at(&path)?;
         writeln!(file, "{}", std::process::id()).at(&path)?;
-        Ok(Self { _file: file })
+        Ok(Self { _dir: handle })
     }
 }

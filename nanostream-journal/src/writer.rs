@@ -115,7 +115,7 @@ pub struct OpenReport {
 
 /// A write-ahead journal: a directory of preallocated, memory-mapped segment files.
 ///
-/// One `Journal` per directory (a lock file enforces it, across processes too). Appends go
+/// One `Journal` per directory (an `flock` on the directory enforces it, across processes too). Appends go
 /// into the page cache through a memory map; [`Durability`] decides when they are fsynced.
 /// [`close`](Self::close) makes everything durable and leaves a clean-shutdown marker; dropping
 /// a journal without closing it is like a crash (nothing acknowledged is lost: the next open

@@ -76,3 +76,17 @@ fn a_writer_in_another_process_is_refused_until_it_is_killed() {
     let j = Journal::open(tmp.path(), config()).expect("lock recovered after kill -9");
     assert_eq!(j.next_offset(), 0);
 }
+
+#[test]
+fn deleting_the_lock_file_does_not_let_a_second_writer_in() {
+    let tmp = TempDir::new("lock-deleted");
+    let mut j = Journal::open(tmp.path(), config()).expect("first writer");
+    std::fs::remove_file(tmp.join("LOCK")).expect("delete LOCK under the writer");
+    let err = Journal::open(tmp.path(), config()).expect_err("a second writer must be refused");
+    assert!(matches!(err, Error::Locked { .. }), "{err}");
+    // The first writer is undisturbed.
+    j.append(b"still the only writer").expect("append");
+    j.close().expect("close");
+    let j = Journal::open(tmp.path(), config()).expect("lock released on close");
+    assert_eq!(j.next_offset(), 1);
+}
