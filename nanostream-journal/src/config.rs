@@ -17,6 +17,7 @@ pub struct JournalConfig {
     pub(crate) retention: Retention,
     pub(crate) create: bool,
     pub(crate) idle_sync: Duration,
+    pub(crate) repair: bool,
 }
 
 impl Default for JournalConfig {
@@ -36,6 +37,7 @@ impl JournalConfig {
             retention: Retention::default(),
             create: true,
             idle_sync: Duration::from_millis(10),
+            repair: false,
         }
     }
 
@@ -74,6 +76,18 @@ impl JournalConfig {
     /// are pending and the writer has gone idle.
     pub fn idle_sync(mut self, period: Duration) -> Self {
         self.idle_sync = period;
+        self
+    }
+
+    /// Whether opening may also repair what it otherwise refuses: a newest segment whose header
+    /// is unreadable (cut shorter than a header, overwritten, or a stray file named like a
+    /// segment) is moved aside to `<name>.log.damaged` and the journal continues from the segment
+    /// before it (or, when it was the only one, from an empty segment at its base offset). What is
+    /// lost is reported in [`OpenReport::dropped`](crate::OpenReport::dropped). Default `false`:
+    /// such a journal is refused with [`Error::CorruptSegment`](crate::Error::CorruptSegment).
+    /// The CLI's `recover` command opens with this set.
+    pub fn repair(mut self, repair: bool) -> Self {
+        self.repair = repair;
         self
     }
 

@@ -11,7 +11,7 @@
 //! ```
 //! The file is preallocated to `capacity` entries; an all-zero entry ends the list.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoContext, Result};
@@ -159,33 +159,6 @@ impl IndexWriter {
             cap: cap as usize,
             count: 0,
             last_position: 0,
-        })
-    }
-
-    /// Opens an existing index to continue appending, after validating it.
-    pub(crate) fn open(
-        path: &Path,
-        base: u64,
-        seed: u64,
-        segment_size: u64,
-    ) -> std::result::Result<Self, String> {
-        let entries = load(path, base, seed, segment_size)?;
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
-            .map_err(|e| e.to_string())?;
-        let map = Mapping::read_write(&file).map_err(|e| e.to_string())?;
-        let cap = (map.len() - HEADER_LEN) / ENTRY_LEN;
-        Ok(Self {
-            path: path.to_path_buf(),
-            _file: file,
-            map,
-            base,
-            seed,
-            cap,
-            count: entries.len(),
-            last_position: entries.last().map_or(0, |e| e.position),
         })
     }
 

@@ -18,6 +18,7 @@ use crate::policy::Durability;
 use crate::reader::JournalReader;
 use crate::record::{checksum, record_span, RECORD_HEADER_LEN, SEAL, SEAL_LEN};
 use crate::recovery::{self, SealedSegment, Tail};
+use crate::report::OpenReport;
 use crate::segment::{self, now_ns, SegmentHeader, INDEX_EXT, LOG_EXT, SEGMENT_HEADER_LEN};
 use crate::spare::{self, Preparing, Spare};
 use crate::sync::{ActiveFile, DurableListener, SyncFailure, SyncShared};
@@ -102,17 +103,6 @@ impl Active {
     }
 }
 
-/// How an open found the journal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OpenReport {
-    /// Whether the tail segment was scanned (false: a clean-shutdown marker made it unnecessary).
-    pub scanned: bool,
-    /// Whether a torn or corrupt tail was cut off.
-    pub truncated: bool,
-    /// The offset the next record gets.
-    pub next_offset: u64,
-}
-
 /// A write-ahead journal: a directory of preallocated, memory-mapped segment files.
 ///
 /// One `Journal` per directory (an `flock` on the directory enforces it, across processes too). Appends go
@@ -169,7 +159,7 @@ impl Journal {
         let lock = DirLock::acquire(&dir)?;
         let recovered = recovery::recover(&dir, &config)?;
         let scanned = recovered.scanned;
-        let truncated = recovered.truncated;
+        let dropped = recovered.dropped.clone();
         let (active, next_offset) = match recovered.tail {
             Some(tail) => {
                 let next = tail.next_offset;
@@ -201,7 +191,8 @@ impl Journal {
             dir_unsynced: false,
             report: OpenReport {
                 scanned,
-                truncated,
+                truncated: dropped.is_some(),
+                dropped,
                 next_offset,
             },
             _lock: lock,
@@ -488,7 +479,7 @@ impl Journal {
 
     /// What the open found (scan, truncation, next offset).
     pub fn open_report(&self) -> OpenReport {
-        self.report
+        self.report.clone()
     }
 
     /// The offset the next record gets.
