@@ -313,6 +313,12 @@ fn recover_tail(
 
     // Every record of the tail is checked, marker or not: a journal never appends behind damage.
     let (s, entries) = scan_with_index(&map, header.seed, base, config.index_interval);
+    // Valid records cut off by the damage are counted before the zeroing erases them.
+    let found = if s.stop == Stop::Sealed {
+        0
+    } else {
+        count_after(&map, header.seed, s.end, s.next_offset)
+    };
     let garbage = if s.stop == Stop::Sealed {
         0
     } else {
@@ -348,32 +354,12 @@ fn recover_tail(
     } else if garbage > 0 {
         reasons.push("non-zero bytes after the last valid record".to_string());
     }
-    let mut lost = 0;
-    if let Some(m) = marker.filter(|_| !clean) {
-        if m.next_offset > s.next_offset {
-            lost = m.next_offset - s.next_offset;
-            reasons.push(format!(
-                "the clean-shutdown marker says the journal ended at offset {} (segment {})",
-                m.next_offset,
-                segment::segment_path(dir, m.tail_base, LOG_EXT).display()
-            ));
-        }
-    }
-    let found = if s.stop == Stop::Sealed {
-        0
-    } else {
-        count_after(&map, header.seed, s.end, s.next_offset)
-    };
-    let dropped = (!reasons.is_empty()).then(|| Dropped {
-        segment: path.clone(),
-        from_offset: s.next_offset,
-        position: s.end as u64,
-        records: lost.max(found),
-        bytes: garbage + missing,
-        reason: reasons.join("; "),
-    });
-    let dropped = match (dropped, marker) {
-        (None, Some(m)) if lost > 0 && m.tail_base > base => {
+    // Records the marker says were there and are not.
+    let lost = marker
+        .filter(|_| !clean)
+        .map_or(0, |m| m.next_offset.saturating_sub(s.next_offset));
+    let dropped = match marker {
+        Some(m) if lost > 0 && m.tail_base > base && reasons.is_empty() => {
             // The tail is intact and sealed, but the segment after it, which the marker names,
             // is gone.
             let gone = segment::segment_path(dir, m.tail_base, LOG_EXT);
@@ -391,7 +377,23 @@ fn recover_tail(
                 ),
             })
         }
-        (d, _) => d,
+        _ => {
+            if let Some(m) = marker.filter(|_| lost > 0) {
+                reasons.push(format!(
+                    "the clean-shutdown marker says the journal ended at offset {} (segment {})",
+                    m.next_offset,
+                    segment::segment_path(dir, m.tail_base, LOG_EXT).display()
+                ));
+            }
+            (!reasons.is_empty()).then(|| Dropped {
+                segment: path.clone(),
+                from_offset: s.next_offset,
+                position: s.end as u64,
+                records: lost.max(found),
+                bytes: garbage + missing,
+                reason: reasons.join("; "),
+            })
+        }
     };
     if let Some(d) = &dropped {
         tracing::warn!(%d, "journal recovery dropped the end of the journal");
