@@ -18,6 +18,7 @@ pub struct JournalConfig {
     pub(crate) create: bool,
     pub(crate) idle_sync: Duration,
     pub(crate) repair: bool,
+    pub(crate) seal_sync: bool,
 }
 
 impl Default for JournalConfig {
@@ -38,6 +39,7 @@ impl JournalConfig {
             create: true,
             idle_sync: Duration::from_millis(10),
             repair: false,
+            seal_sync: true,
         }
     }
 
@@ -76,6 +78,17 @@ impl JournalConfig {
     /// are pending and the writer has gone idle.
     pub fn idle_sync(mut self, period: Duration) -> Self {
         self.idle_sync = period;
+        self
+    }
+
+    /// Under [`Durability::Never`], whether a segment is fdatasynced once when it is sealed,
+    /// before the next segment is created. Default `true`: a power loss then cannot leave a later
+    /// segment behind a sealed one whose end never reached the disk (readers report such a hole
+    /// as corruption and cannot read past it). `false` saves that one fdatasync per segment (see
+    /// the crate's `benches/README.md` for what it costs); the other policies always sync a
+    /// segment when they seal it.
+    pub fn seal_sync(mut self, seal_sync: bool) -> Self {
+        self.seal_sync = seal_sync;
         self
     }
 

@@ -361,9 +361,7 @@ impl Journal {
     fn sync_sealed(&mut self) -> Result<()> {
         self.shared.check()?;
         while let Some(sealed) = self.unsynced_sealed.pop() {
-            if let Err(e) = sealed.file.sync_data() {
-                return Err(self.shared.fail(sealed.path.as_ref().clone(), e));
-            }
+            self.shared.sync_file(&sealed)?;
         }
         Ok(())
     }
@@ -377,9 +375,7 @@ impl Journal {
             active.sealed = true;
         }
         if self.config.durability != Durability::Never {
-            if let Err(e) = active.file.sync_data() {
-                return Err(self.shared.fail(active.path.as_ref().clone(), e));
-            }
+            self.shared.sync_file(&active.active_file())?;
             if let Err(e) = active.index.sync() {
                 if let Error::Sync { path, source } = e {
                     return Err(self.shared.fail(path, source));
@@ -387,6 +383,11 @@ impl Journal {
                 return Err(e);
             }
             self.shared.publish_appended();
+        } else if self.config.seal_sync {
+            // One fdatasync per segment, before the next segment exists: a power loss then
+            // cannot leave a later segment behind a sealed one whose end never reached the disk.
+            // It touches only the sealed segment's pages, never the prefaulted ones of the next.
+            self.shared.sync_file(&active.active_file())?;
         } else {
             self.unsynced_sealed.push(active.active_file());
         }
