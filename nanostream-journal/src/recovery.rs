@@ -468,12 +468,16 @@ fn move_aside(
 /// rotation under `Durability::Never`): it is deleted, so the segment before it is the tail again
 /// and recovery keeps exactly its valid prefix. When it is the only segment (retention deleted the
 /// others), it is recreated empty, so offsets continue from its name.
-fn drop_unwritten(dir: &Path, config: &JournalConfig, base: u64, has_previous: bool) -> Result<()> {
+fn drop_unwritten(
+    dir: &Path,
+    config: &JournalConfig,
+    base: u64,
+    has_previous: bool,
+    marker: Option<CleanMarker>,
+) -> Result<Dropped> {
     let path = segment::segment_path(dir, base, LOG_EXT);
-    tracing::warn!(
-        segment = %path.display(),
-        "newest segment has no header on disk (power loss after a rotation under Never); dropping it"
-    );
+    // What there was beyond the missing first page: reported, though it cannot be checked.
+    let bytes = fs::read(&path).at(&path)?.iter().filter(|&&b| b != 0).count() as u64;
     for ext in [LOG_EXT, INDEX_EXT] {
         let p = segment::segment_path(dir, base, ext);
         match fs::remove_file(&p) {
@@ -483,26 +487,40 @@ fn drop_unwritten(dir: &Path, config: &JournalConfig, base: u64, has_previous: b
         }
     }
     if has_previous {
-        sync_dir(dir).at(dir)
+        sync_dir(dir).at(dir)?;
     } else {
-        segment::create(dir, base, config.segment_size).map(|_| ())
+        segment::create(dir, base, config.segment_size)?;
     }
+    let dropped = Dropped {
+        segment: path,
+        from_offset: base,
+        position: 0,
+        records: marker
+            .filter(|m| m.tail_base == base)
+            .map_or(0, |m| m.next_offset.saturating_sub(base)),
+        bytes,
+        reason: "the newest segment's first page (its header) never reached the disk (a power \
+                 loss right after a rotation under Never); its records cannot be checked"
+            .into(),
+    };
+    tracing::warn!(%dropped, "journal recovery dropped a segment without a header");
+    Ok(dropped)
 }
 
 /// Recovers the journal in `dir` (which the caller has locked).
 pub(crate) fn recover(dir: &Path, config: &JournalConfig) -> Result<Recovered> {
     let mut bases = segment::list(dir)?;
+    let marker = clean::read(dir);
+    let mut repaired = None;
     if let Some(&newest) = bases.last() {
         if segment::header_never_written(dir, newest)? {
-            drop_unwritten(dir, config, newest, bases.len() > 1)?;
+            repaired = Some(drop_unwritten(dir, config, newest, bases.len() > 1, marker)?);
             if bases.len() > 1 {
                 bases.pop();
             }
         }
     }
     clean_leftovers(dir, &bases)?;
-    let marker = clean::read(dir);
-    let mut repaired = None;
     if let Some(&newest) = bases.last() {
         if let Err(e) = segment::open_header(dir, newest, false) {
             let Error::CorruptSegment { segment, reason } = e else {

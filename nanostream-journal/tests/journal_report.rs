@@ -228,3 +228,25 @@ fn verify_names_a_stray_file_named_like_a_segment() {
         "the valid segment is not blamed: {out}"
     );
 }
+
+#[test]
+fn a_newest_segment_without_a_header_is_reported_as_dropped() {
+    let tmp = TempDir::new("report-no-header");
+    let mut j = Journal::open(tmp.path(), JournalConfig::new().segment_size(8192)).expect("open");
+    for o in 0..300 {
+        j.append(&payload_for(o)).expect("append");
+    }
+    j.commit().expect("commit");
+    drop(j);
+    let newest = *segment_bases(tmp.path()).last().expect("segments");
+    let log = segment_file(tmp.path(), newest, "log");
+    // The page with the header never reached the disk; a later page did.
+    let mut bytes = vec![0u8; 8192];
+    bytes[5000..5100].fill(0x77);
+    std::fs::write(&log, &bytes).expect("zero the first page");
+    let j = Journal::open(tmp.path(), JournalConfig::new().segment_size(8192)).expect("recover");
+    let d = j.open_report().dropped.expect("the dropped segment is reported");
+    assert_eq!((d.segment.clone(), d.from_offset), (log, newest), "{d}");
+    assert_eq!(d.bytes, 100, "{d}");
+    assert!(d.reason.contains("header"), "{d}");
+}
