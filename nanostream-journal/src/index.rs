@@ -108,7 +108,7 @@ pub(crate) fn parse(
             return Err(format!("entry {i} points outside the segment"));
         }
         // Readers probe the length word at the position: it must be where a record can start.
-        if entry.position % ALIGN as u64 != 0 || entry.position + SEAL_LEN as u64 > segment_size {
+        if !entry.position.is_multiple_of(ALIGN as u64) || entry.position + SEAL_LEN as u64 > segment_size {
             return Err(format!("entry {i} points where no record can start"));
         }
         if let Some(prev) = entries.last() {
