@@ -84,9 +84,10 @@ impl JournalConfig {
     /// Under [`Durability::Never`], whether a segment is fdatasynced once when it is sealed,
     /// before the next segment is created. Default `true`: a power loss then cannot leave a later
     /// segment behind a sealed one whose end never reached the disk (readers report such a hole
-    /// as corruption and cannot read past it). `false` saves that one fdatasync per segment (see
-    /// the crate's `benches/README.md` for what it costs); the other policies always sync a
-    /// segment when they seal it.
+    /// as corruption and cannot read past it). `false` saves that one fdatasync per segment: it
+    /// writes the whole segment to the disk on the appending thread, so while a burst outruns
+    /// the disk, `Never` appends at about half the rate without it (measured in the workspace's
+    /// `benches/README.md`). The other policies always sync a segment when they seal it.
     pub fn seal_sync(mut self, seal_sync: bool) -> Self {
         self.seal_sync = seal_sync;
         self
