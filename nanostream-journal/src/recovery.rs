@@ -3,11 +3,13 @@
 //! * Sealed segments (all but the last) are trusted as written: they were made durable before
 //!   the next segment was created. Their indexes are validated and rebuilt when missing or
 //!   corrupt, and their last record is located (for age-based retention).
-//! * The tail segment is scanned from its first record, unless a valid clean-shutdown marker
-//!   says where it ends. The scan stops at the first record that is torn or fails its length,
-//!   sequence or CRC check; everything from there to the end of the file is zeroed and synced
-//!   before any new record is appended, so no stale byte past the valid prefix can ever be read
-//!   back as a record.
+//! * The tail segment is scanned from its first record on every open. The scan stops at the
+//!   first record that is torn or fails its length, sequence or CRC check; everything from there
+//!   to the end of the file is zeroed and synced before any new record is appended, so no stale
+//!   byte past the valid prefix can ever be read back as a record, and the journal never appends
+//!   behind damage. A clean-shutdown marker only tells whether the tail ends where `close` left
+//!   it; when it does not, the open is a crash recovery and the records it promised are counted.
+//! * What is discarded is reported ([`Dropped`]): where, how many records and bytes, and why.
 
 use std::fs::{self, File};
 use std::path::Path;
@@ -225,19 +227,16 @@ fn recover_sealed(dir: &Path, config: &JournalConfig, base: u64, next_base: u64)
     })
 }
 
-/// Zeroes `map[from..]`, touching only 4 KiB blocks that are not already zero. Returns how many
-/// bytes there were from `from` to the end of the last non-zero one (0: nothing was written).
-fn zero_from(map: &mut Mapping, from: usize) -> u64 {
+/// How many bytes there are from `from` to the end of the last non-zero byte of the mapping
+/// (0: all zero).
+fn nonzero_extent(map: &Mapping, from: usize) -> u64 {
     const BLOCK: usize = 4096;
     let mut extent = 0;
     let mut pos = from;
     while pos < map.len() {
-        let end = ((pos / BLOCK) + 1) * BLOCK;
-        let end = end.min(map.len());
-        let block = map.bytes(pos, end - pos);
-        if let Some(last) = block.iter().rposition(|&b| b != 0) {
+        let end = (((pos / BLOCK) + 1) * BLOCK).min(map.len());
+        if let Some(last) = map.bytes(pos, end - pos).iter().rposition(|&b| b != 0) {
             extent = pos + last + 1 - from;
-            map.bytes_mut(pos, end - pos).fill(0);
         }
         pos = end;
     }
@@ -247,12 +246,12 @@ fn zero_from(map: &mut Mapping, from: usize) -> u64 {
 /// Counts the valid records of this segment that lie after the damage at `from`: the records
 /// a torn or corrupt one cut off. Looks at every 8-byte boundary for a record with a later
 /// sequence than `first_lost` that passes its CRC (bytes of another segment never do), and
-/// follows each record found to the next.
-fn count_after(map: &Mapping, seed: u64, from: usize, first_lost: u64) -> u64 {
+/// follows each record found to the next. Looks no further than `to`.
+fn count_after(map: &Mapping, seed: u64, from: usize, to: usize, first_lost: u64) -> u64 {
     let mut count = 0;
     let mut expected_min = first_lost + 1;
     let mut pos = from + ALIGN;
-    while pos + SEAL_LEN <= map.len() {
+    while pos < to && pos + RECORD_HEADER_LEN + SEAL_LEN <= map.len() {
         let len = map.load_u32(pos) as usize;
         if len >= RECORD_HEADER_LEN && len != SEAL as usize {
             let sequence = map.read_u64(pos + 8);
@@ -313,23 +312,22 @@ fn recover_tail(
 
     // Every record of the tail is checked, marker or not: a journal never appends behind damage.
     let (s, entries) = scan_with_index(&map, header.seed, base, config.index_interval);
-    // Valid records cut off by the damage are counted before the zeroing erases them.
-    let found = if s.stop == Stop::Sealed {
-        0
-    } else {
-        count_after(&map, header.seed, s.end, s.next_offset)
-    };
+    // Non-zero bytes after the valid prefix are damage (a clean close leaves zeros there): the
+    // valid records among them are counted, then everything is zeroed and written back.
     let garbage = if s.stop == Stop::Sealed {
         0
     } else {
-        zero_from(&mut map, s.end)
+        nonzero_extent(&map, s.end)
     };
+    let mut found = 0;
     if garbage > 0 {
-        map.flush_range(s.end, map.len() - s.end)
-            .map_err(|source| Error::Sync {
-                path: path.clone(),
-                source,
-            })?;
+        let to = s.end + garbage as usize;
+        found = count_after(&map, header.seed, s.end, to, s.next_offset);
+        map.bytes_mut(s.end, to - s.end).fill(0);
+        map.flush_range(s.end, to - s.end).map_err(|source| Error::Sync {
+            path: path.clone(),
+            source,
+        })?;
     }
 
     let clean = marker.is_some_and(|m| {

@@ -250,3 +250,19 @@ fn a_newest_segment_without_a_header_is_reported_as_dropped() {
     assert_eq!(d.bytes, 100, "{d}");
     assert!(d.reason.contains("header"), "{d}");
 }
+
+#[test]
+fn garbage_at_the_very_end_of_the_tail_is_dropped_without_a_panic() {
+    let tmp = TempDir::new("report-end-garbage");
+    written(tmp.path(), 10, false);
+    let log = segment_file(tmp.path(), 0, "log");
+    let len = std::fs::metadata(&log).expect("stat").len();
+    // A length word and a "sequence" in the last 16 bytes: a record that would run past the end.
+    let f = OpenOptions::new().write(true).open(&log).expect("open");
+    f.write_all_at(&[0x40; 16], len - 16).expect("garbage");
+    let j = Journal::open(tmp.path(), config()).expect("recover");
+    let d = j.open_report().dropped.expect("the garbage is reported");
+    assert_eq!((d.from_offset, d.records), (10, 0), "{d}");
+    assert_eq!(d.bytes, len - d.position, "{d}");
+    assert_eq!(j.next_offset(), 10);
+}
