@@ -1,7 +1,7 @@
 //! Opening a journal directory: scanning segments, rebuilding indexes, truncating a torn tail.
 //!
-//! * Sealed segments (all but the last) are trusted as written: they were made durable before
-//!   the next segment was created. Their indexes are validated and rebuilt when missing or
+//! * Sealed segments (all but the last) are kept as written: they were made durable before the
+//!   next segment was created (readers and `inspect` report any damage in them). Their indexes are validated and rebuilt when missing or
 //!   corrupt, and their last record is located (for age-based retention).
 //! * The tail segment is scanned from its first record on every open. The scan stops at the
 //!   first record that is torn or fails its length, sequence or CRC check; everything from there
