@@ -271,12 +271,12 @@ fn recover(dir: &std::path::Path, segment_size: Option<u64>, out: &mut impl Writ
     let report = journal.open_report();
     writeln!(
         out,
-        "{}: {}, next offset {}",
+        "{}: {}; next offset {}",
         dir.display(),
         if report.scanned {
-            "recovered as after a crash"
+            "recovered as after a crash (no clean shutdown, or the tail did not match it)"
         } else {
-            "closed cleanly before"
+            "clean shutdown, the tail matched it"
         },
         report.next_offset
     )?;
