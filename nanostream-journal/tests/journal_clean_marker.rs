@@ -8,7 +8,7 @@ use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use common::{assert_prefix, payload_for, segment_bases, segment_file, TempDir};
+use common::{assert_prefix, payload_for, segment_bases, segment_file, Rng, TempDir};
 use nanostream_journal::{inspect, Journal, JournalConfig};
 
 const HEADER: u64 = nanostream_journal::SEGMENT_HEADER_LEN as u64;
@@ -144,4 +144,68 @@ fn a_deleted_last_segment_named_by_the_marker_is_detected() {
     let text = problem.to_string();
     assert!(text.contains(&format!("{last:020}.log")), "{text}");
     assert!(text.contains("300"), "{text}");
+}
+
+#[test]
+fn random_damage_after_a_clean_close_never_loses_acknowledged_records() {
+    let mut rng = Rng::from_env("marker_random_damage");
+    for round in 0..20 {
+        let tmp = TempDir::new("marker-random");
+        let n = rng.range(10, 120);
+        let positions = closed(tmp.path(), n);
+        let log = segment_file(tmp.path(), 0, "log");
+        let end = positions[n as usize];
+        // Record i survives iff its header and payload lie wholly before the first damaged byte.
+        let valid_before = |at: u64| {
+            (0..n)
+                .take_while(|&i| positions[i as usize] + 24 + payload_for(i).len() as u64 <= at)
+                .count() as u64
+        };
+        let expected = match rng.range(0, 3) {
+            0 => {
+                let cut = rng.range(HEADER + 8, end);
+                OpenOptions::new()
+                    .write(true)
+                    .open(&log)
+                    .expect("open")
+                    .set_len(cut)
+                    .expect("truncate");
+                valid_before(cut)
+            }
+            1 => {
+                let from = rng.range(HEADER, end);
+                overwrite(&log, from, &vec![0u8; (end - from) as usize]);
+                valid_before(from)
+            }
+            _ => {
+                let at = rng.range(HEADER, end);
+                let byte = std::fs::read(&log).expect("read")[at as usize];
+                overwrite(&log, at, &[byte ^ (1 << rng.range(0, 8))]);
+                // A flipped padding byte is not covered by the CRC and damages nothing.
+                let i = positions.partition_point(|&p| p <= at) as u64 - 1;
+                if at < positions[i as usize] + 24 + payload_for(i).len() as u64 {
+                    i
+                } else {
+                    n
+                }
+            }
+        };
+        eprintln!("round {round}: {n} records, {expected} valid");
+        acknowledged_records_survive_or_clean(tmp.path(), expected, n);
+    }
+}
+
+/// Like [`acknowledged_records_survive`], for damage that may leave the journal intact
+/// (`expected == n`: a flipped padding byte).
+fn acknowledged_records_survive_or_clean(dir: &Path, expected: u64, n: u64) {
+    if expected < n {
+        acknowledged_records_survive(dir, expected);
+        return;
+    }
+    let mut j = Journal::open(dir, config()).expect("open");
+    assert_eq!(j.next_offset(), n);
+    j.append(&payload_for(n)).expect("append");
+    j.commit().expect("commit");
+    drop(j);
+    assert_prefix(dir, n + 1);
 }
