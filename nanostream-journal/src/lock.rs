@@ -6,7 +6,9 @@
 //! the lock with it). The kernel releases an `flock` when its holder dies, so a journal whose
 //! writer was killed with `SIGKILL` can be reopened at once.
 //!
-//! The `LOCK` file only records the holder's pid, for the error message of a refused writer.
+//! The `LOCK` file records the holder's pid, for the error message of a refused writer. It is
+//! `flock`ed as well (after the directory), which also excludes a writer that locks only that
+//! file.
 //!
 //! An `flock` belongs to an open file description, which a `fork` shares with the child until
 //! the child's `exec` closes it. So right after a writer in this process releases the lock, a
@@ -16,7 +18,7 @@
 //! holds none is such a fork's copy, waited for (up to [`FORK_WAIT`]).
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
@@ -43,6 +45,7 @@ fn held() -> std::sync::MutexGuard<'static, Vec<(u64, u64)>> {
 #[derive(Debug)]
 pub(crate) struct DirLock {
     _dir: File,
+    _file: File,
     key: (u64, u64),
 }
 
@@ -74,44 +77,60 @@ impl DirLock {
         // From here on the key is reserved; the guard gives it back unless the lock is taken.
         let reservation = Reservation(key);
         let deadline = Instant::now() + FORK_WAIT;
-        loop {
-            // SAFETY: flock on a descriptor owned by `handle`; no memory is passed.
-            let rc = unsafe { libc::flock(handle.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-            if rc == 0 {
-                break;
-            }
-            let err = io::Error::last_os_error();
-            match err.raw_os_error() {
-                Some(libc::EINTR) => continue,
-                Some(libc::EWOULDBLOCK) => {
-                    let e = locked(dir);
-                    let ours = matches!(e, Error::Locked { pid: Some(pid), .. } if pid == std::process::id());
-                    if ours && Instant::now() < deadline {
-                        // This process released it; a child that has not reached `exec` yet
-                        // still holds a copy of the descriptor.
-                        std::thread::sleep(Duration::from_millis(1));
-                        continue;
-                    }
-                    return Err(e);
-                }
-                _ => {
-                    return Err(Error::Io {
-                        path: dir.to_path_buf(),
-                        source: err,
-                    })
-                }
-            }
-        }
+        flock_exclusive(&handle, dir, deadline, || locked(dir))?;
+        // The `LOCK` file is locked too, so that a writer that locks only that file (an older
+        // build of this crate) is excluded as well.
         let path = dir.join(LOCK_FILE);
         let mut file = OpenOptions::new()
+            .read(true)
             .write(true)
             .create(true)
-            .truncate(true)
+            .truncate(false)
             .open(&path)
             .at(&path)?;
+        flock_exclusive(&file, &path, deadline, || locked(dir))?;
+        file.set_len(0).at(&path)?;
+        file.seek(SeekFrom::Start(0)).at(&path)?;
         writeln!(file, "{}", std::process::id()).at(&path)?;
         std::mem::forget(reservation);
-        Ok(Self { _dir: handle, key })
+        Ok(Self {
+            _dir: handle,
+            _file: file,
+            key,
+        })
+    }
+}
+
+/// Takes an exclusive `flock` on `file` without blocking. When it is held and the `LOCK` file
+/// names this process (which holds no lock on this directory: see [`HELD`]), the holder is a
+/// child between `fork` and `exec` with a copy of a released descriptor: waits for it, in 1 ms
+/// steps, until `deadline`. Otherwise fails with `locked()`.
+fn flock_exclusive(file: &File, path: &Path, deadline: Instant, locked: impl Fn() -> Error) -> Result<()> {
+    loop {
+        // SAFETY: flock on a descriptor owned by `file`; no memory is passed.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc == 0 {
+            return Ok(());
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EWOULDBLOCK) => {
+                let e = locked();
+                let ours = matches!(e, Error::Locked { pid: Some(pid), .. } if pid == std::process::id());
+                if ours && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(1));
+                    continue;
+                }
+                return Err(e);
+            }
+            _ => {
+                return Err(Error::Io {
+                    path: path.to_path_buf(),
+                    source: err,
+                })
+            }
+        }
     }
 }
 

@@ -90,3 +90,28 @@ fn deleting_the_lock_file_does_not_let_a_second_writer_in() {
     let j = Journal::open(tmp.path(), config()).expect("lock released on close");
     assert_eq!(j.next_offset(), 1);
 }
+
+#[test]
+fn a_writer_that_locks_only_the_lock_file_is_excluded_too() {
+    use std::os::unix::io::AsRawFd;
+    let tmp = TempDir::new("lock-file-only");
+    Journal::open(tmp.path(), config())
+        .expect("create")
+        .close()
+        .expect("close");
+    // A writer of an older build locks only the LOCK file.
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(tmp.join("LOCK"))
+        .expect("open LOCK");
+    // SAFETY: flock on a descriptor owned by `file`; no memory is passed.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
+    file.set_len(0).expect("truncate");
+    writeln!(file, "1").expect("pid");
+    let err = Journal::open(tmp.path(), config()).expect_err("the LOCK file is held");
+    assert!(matches!(err, Error::Locked { pid: Some(1), .. }), "{err}");
+    drop(file);
+    Journal::open(tmp.path(), config()).expect("free again");
+}
