@@ -290,8 +290,18 @@ impl JournalReader {
                         self.superseded = false;
                     }
                     None => {
-                        // Not created yet, unless later segments exist: then it is gone.
+                        // Not created yet, unless later segments exist: then it is gone. The
+                        // writer may have created it, and more, since the attempt to open it:
+                        // segments are created in order, so once one at or after it is listed,
+                        // a second attempt tells.
                         let bases = segment::list(&self.dir)?;
+                        if bases.iter().any(|&b| b >= self.next_offset) {
+                            if let Some(next) = self.open_cursor(self.next_offset)? {
+                                self.cursor = Some(next);
+                                self.superseded = false;
+                                continue;
+                            }
+                        }
                         return match bases.iter().find(|&&b| b > self.next_offset) {
                             None => Ok(None),
                             Some(_) if bases[0] > self.next_offset => Err(Error::Deleted {
