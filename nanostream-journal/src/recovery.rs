@@ -550,7 +550,32 @@ pub(crate) fn recover(dir: &Path, config: &JournalConfig) -> Result<Recovered> {
     let mut sealed = Vec::with_capacity(sealed_bases.len());
     for (i, &base) in sealed_bases.iter().enumerate() {
         let next_base = bases[i + 1];
-        sealed.push(recover_sealed(dir, config, base, next_base)?);
+        match recover_sealed(dir, config, base, next_base) {
+            Ok(s) => sealed.push(s),
+            // An unreadable sealed segment (a damaged header, a stray file named like a
+            // segment) is damage in history, like a bad record in one: readers and `inspect`
+            // report it, and the writer still opens. Retention sees it by its file's size and
+            // modification time.
+            Err(Error::CorruptSegment { segment, reason }) => {
+                tracing::warn!(
+                    segment = %segment.display(),
+                    %reason,
+                    "unreadable sealed segment; readers and verify report it"
+                );
+                let md = fs::metadata(&segment).at(&segment)?;
+                let modified = md
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+                sealed.push(SealedSegment {
+                    base,
+                    bytes: md.len(),
+                    last_timestamp: modified,
+                });
+            }
+            Err(e) => return Err(e),
+        }
     }
     let (tail, outcome) = recover_tail(dir, config, tail_base, marker)?;
     Ok(Recovered {

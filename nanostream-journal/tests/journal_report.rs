@@ -266,3 +266,28 @@ fn garbage_at_the_very_end_of_the_tail_is_dropped_without_a_panic() {
     assert_eq!(d.bytes, len - d.position, "{d}");
     assert_eq!(j.next_offset(), 10);
 }
+
+#[test]
+fn a_stray_file_between_segments_is_reported_and_the_writer_still_opens() {
+    let tmp = TempDir::new("report-stray-middle");
+    let mut j = Journal::open(tmp.path(), JournalConfig::new().segment_size(8192)).expect("open");
+    for o in 0..300 {
+        j.append(&payload_for(o)).expect("append");
+    }
+    j.close().expect("close");
+    let bases = segment_bases(tmp.path());
+    let stray_base = bases[1] + 1;
+    assert!(stray_base < bases[2]);
+    let stray = segment_file(tmp.path(), stray_base, "log");
+    std::fs::write(&stray, vec![0x5Au8; 100]).expect("stray file");
+    // Damage in history, like a bad record in a sealed segment: reported, and the writer opens.
+    let (code, out) = cli(&["verify", tmp.path().to_str().expect("utf-8")]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains(&format!("{stray_base:020}.log")), "{out}");
+    let mut j = Journal::open(tmp.path(), JournalConfig::new().segment_size(8192))
+        .expect("the writer opens beside a damaged sealed segment");
+    assert_eq!(j.next_offset(), 300);
+    j.append(&payload_for(300)).expect("append");
+    j.close().expect("close");
+    assert_prefix(tmp.path(), 301);
+}
