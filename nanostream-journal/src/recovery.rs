@@ -245,8 +245,9 @@ fn nonzero_extent(map: &Mapping, from: usize) -> u64 {
 
 /// Counts the valid records of this segment that lie after the damage at `from`: the records
 /// a torn or corrupt one cut off. Looks at every 8-byte boundary for a record with a later
-/// sequence than `first_lost` that passes its CRC (bytes of another segment never do), and
-/// follows each record found to the next. Looks no further than `to`.
+/// sequence than `first_lost` (and one that could be there) that passes its CRC (bytes of
+/// another segment never do), and follows each record found to the next. Looks no further than
+/// `to`.
 fn count_after(map: &Mapping, seed: u64, from: usize, to: usize, first_lost: u64) -> u64 {
     let mut count = 0;
     let mut expected_min = first_lost + 1;
@@ -255,7 +256,11 @@ fn count_after(map: &Mapping, seed: u64, from: usize, to: usize, first_lost: u64
         let len = map.load_u32(pos) as usize;
         if len >= RECORD_HEADER_LEN && len != SEAL as usize {
             let sequence = map.read_u64(pos + 8);
-            if sequence >= expected_min {
+            // Every record takes at least a header's bytes, so a record at `pos` can carry at
+            // most this sequence. The bound keeps random bytes from costing a CRC each (over
+            // whatever length they claim): only a plausible record is checked.
+            let highest = first_lost + ((pos - from) / RECORD_HEADER_LEN) as u64;
+            if (expected_min..=highest).contains(&sequence) {
                 if let Probe::Record { next_pos, .. } = probe(map, seed, pos, sequence) {
                     count += 1;
                     expected_min = sequence + 1;
