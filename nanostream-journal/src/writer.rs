@@ -108,8 +108,8 @@ impl Active {
 /// One `Journal` per directory (an `flock` on the directory enforces it, across processes too). Appends go
 /// into the page cache through a memory map; [`Durability`] decides when they are fsynced.
 /// [`close`](Self::close) makes everything durable and leaves a clean-shutdown marker; dropping
-/// a journal without closing it is like a crash (nothing acknowledged is lost: the next open
-/// scans the tail).
+/// a journal without closing it counts as a crash (nothing acknowledged is lost: the next open
+/// recovers the tail as after a crash, see [`OpenReport`](crate::OpenReport)).
 ///
 /// ```
 /// # fn main() -> Result<(), nanostream_journal::Error> {
@@ -478,7 +478,8 @@ impl Journal {
         &self.dir
     }
 
-    /// What the open found (scan, truncation, next offset).
+    /// What the open found: whether it was a crash recovery, what it dropped (if anything), the
+    /// next offset.
     pub fn open_report(&self) -> OpenReport {
         self.report.clone()
     }
