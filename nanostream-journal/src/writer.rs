@@ -105,8 +105,9 @@ impl Active {
 
 /// A write-ahead journal: a directory of preallocated, memory-mapped segment files.
 ///
-/// One `Journal` per directory (an `flock` on the directory enforces it, across processes too). Appends go
-/// into the page cache through a memory map; [`Durability`] decides when they are fsynced.
+/// One `Journal` per directory (an `flock` on the directory enforces it, across processes too).
+/// Appends go into the page cache through a memory map; [`Durability`] decides when they are
+/// fsynced.
 /// [`close`](Self::close) makes everything durable and leaves a clean-shutdown marker; dropping
 /// a journal without closing it counts as a crash (nothing acknowledged is lost: the next open
 /// recovers the tail as after a crash, see [`OpenReport`](crate::OpenReport)).
