@@ -277,11 +277,13 @@ fn count_after(map: &Mapping, seed: u64, from: usize, to: usize, first_lost: u64
 /// What recovery of the tail found, beside the tail itself.
 #[derive(Debug)]
 struct TailOutcome {
-    /// The end was taken from a clean-shutdown marker that matched the tail.
+    /// The tail ends exactly where a clean-shutdown marker says.
     clean: bool,
     dropped: Option<Dropped>,
 }
 
+/// Checks every record of the tail segment `base`, cuts what follows the valid prefix, compares
+/// the result with the clean-shutdown marker and says what was dropped.
 fn recover_tail(
     dir: &Path,
     config: &JournalConfig,
