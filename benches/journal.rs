@@ -9,6 +9,11 @@
 //! Part 2: 100-byte events through a NanoStream pipeline: producer → `JournalHandler`
 //! (`EveryBatch`, group commit) → business stage gated on the durable watermark.
 //!
+//! Part 3 (only with `NSJ_BENCH_ONLY=seal`): `Never` with 1 and 8 MiB segments, with and without
+//! the fdatasync of each segment as it is sealed. `NSJ_BENCH_ONLY=tail`: the last record of a
+//! 256 MiB journal found by checking every record and from the index. `NSJ_BENCH_ONLY=open`:
+//! `Journal::open` of a half-full 64 MiB tail segment after a clean close and after a crash.
+//!
 //! Run: `cargo bench --bench journal` (files go to `$NSJ_BENCH_DIR`, default the system temp dir).
 //! Prints a Markdown table; `benches/README.md` records the figures with the machine.
 
@@ -225,11 +230,174 @@ fn pipeline_run(dir: &Path, events: u64) -> Duration {
     elapsed
 }
 
+/// Under `Never` with `segment` -byte segments: appends `n` records of `size` bytes (commit every
+/// batch) with or without the fdatasync of each segment as it is sealed
+/// ([`JournalConfig::seal_sync`]); returns the time of the appends (nothing is synced at the end:
+/// `Never`).
+fn seal_sync_run(dir: &Path, segment: u64, size: usize, n: usize, seal_sync: bool) -> Duration {
+    let _ = std::fs::remove_dir_all(dir);
+    let config = JournalConfig::new()
+        .segment_size(segment)
+        .durability(Durability::Never)
+        .seal_sync(seal_sync);
+    let mut j = Journal::open(dir, config).expect("open");
+    let payload = vec![0xA5u8; size];
+    let start = Instant::now();
+    let mut timestamp = 0;
+    for i in 0..n {
+        if i % BATCH == 0 {
+            timestamp = wall_clock_ns();
+        }
+        j.append_at(timestamp, &payload).expect("append");
+        if i % BATCH == BATCH - 1 {
+            j.commit().expect("commit");
+        }
+    }
+    j.commit().expect("commit");
+    let elapsed = start.elapsed();
+    drop(j);
+    let _ = std::fs::remove_dir_all(dir);
+    elapsed
+}
+
+/// `NSJ_BENCH_ONLY=seal`: `Never` with small segments, with and without the seal-time fdatasync,
+/// alternating in one run.
+fn seal_sync_table(root: &Path) {
+    const SEAL_RUNS: usize = 5;
+    println!("| payload | segment | seal fdatasync | rec/s | MB/s | with ÷ without |");
+    println!("|---|---|---|---:|---:|---:|");
+    for size in [64usize, 1024] {
+        let n = PAYLOAD_BYTES / size;
+        for segment in [1u64 << 20, 8 << 20] {
+            let (mut on, mut off) = (Vec::new(), Vec::new());
+            for _ in 0..SEAL_RUNS {
+                off.push(seal_sync_run(&root.join("s"), segment, size, n, false));
+                on.push(seal_sync_run(&root.join("s"), segment, size, n, true));
+            }
+            let (on, off) = (median(on), median(off));
+            for (label, d) in [("no", off), ("yes", on)] {
+                let (r, m) = rate(n, size, d);
+                println!(
+                    "| {size} B | {} MiB | {label} | {:.2} M | {m:.0} | {} |",
+                    segment >> 20,
+                    r / 1e6,
+                    if label == "yes" {
+                        format!("{:.2}", off.as_secs_f64() / on.as_secs_f64())
+                    } else {
+                        "—".to_string()
+                    }
+                );
+            }
+        }
+    }
+    println!(
+        "(median of {SEAL_RUNS}, {} MiB of payload per run)",
+        PAYLOAD_BYTES >> 20
+    );
+}
+
+/// `NSJ_BENCH_ONLY=tail`: the last record of a 256 MiB journal, found by checking every record
+/// (`inspect`, as `tail -n` did) and from the newest segment's index (`end_offset` + `seek`).
+fn tail_table(root: &Path) {
+    let dir = root.join("t");
+    let _ = std::fs::remove_dir_all(&dir);
+    let size = 256usize;
+    let n = (256usize << 20) / size;
+    let config = JournalConfig::new()
+        .segment_size(SEGMENT_BYTES)
+        .durability(Durability::Never);
+    let mut j = Journal::open(&dir, config).expect("open");
+    let payload = vec![0x5Au8; size];
+    for _ in 0..n {
+        j.append(&payload).expect("append");
+    }
+    j.close().expect("close");
+    let mut scan = Vec::new();
+    let mut index = Vec::new();
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        let segments = nanostream_journal::inspect(&dir).expect("inspect");
+        let end = segments.last().expect("segments").end_offset();
+        let mut r = nanostream_journal::JournalReader::open(&dir).expect("reader");
+        r.seek(end - 1).expect("seek");
+        assert_eq!(r.read_next().expect("read").expect("record").offset, n as u64 - 1);
+        scan.push(t.elapsed());
+        let t = Instant::now();
+        let mut r = nanostream_journal::JournalReader::open(&dir).expect("reader");
+        let end = r.end_offset().expect("end");
+        r.seek(end - 1).expect("seek");
+        assert_eq!(r.read_next().expect("read").expect("record").offset, n as u64 - 1);
+        index.push(t.elapsed());
+    }
+    println!(
+        "last record of a {} MiB journal ({n} records of {size} B, {} MiB segments, in the page \
+         cache): every record checked {:.1} ms, from the index {:.3} ms (median of {RUNS})",
+        (n * (size + 24)) >> 20,
+        SEGMENT_BYTES >> 20,
+        median(scan).as_secs_f64() * 1e3,
+        median(index).as_secs_f64() * 1e3
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `NSJ_BENCH_ONLY=open`: `Journal::open` of a 64 MiB tail segment half full (256 B records),
+/// after a clean close and after a crash (a drop); every open checks the whole tail.
+fn open_table(root: &Path) {
+    let dir = root.join("o");
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = JournalConfig::new().segment_size(64 << 20);
+    let mut j = Journal::open(&dir, config.clone()).expect("open");
+    let payload = vec![0x3Cu8; 256];
+    let n = (32usize << 20) / (256 + 24);
+    for _ in 0..n {
+        j.append(&payload).expect("append");
+    }
+    j.close().expect("close");
+    let (mut clean, mut crash) = (Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        let j = Journal::open(&dir, config.clone()).expect("open");
+        clean.push(t.elapsed());
+        assert!(!j.open_report().scanned);
+        drop(j); // a crash: the next open finds no marker
+        let t = Instant::now();
+        let j = Journal::open(&dir, config.clone()).expect("open");
+        crash.push(t.elapsed());
+        assert!(j.open_report().scanned);
+        j.close().expect("close");
+    }
+    println!(
+        "Journal::open of a 64 MiB tail segment holding {n} records of 256 B (32 MiB, in the page \
+         cache): after close {:.1} ms, after a crash {:.1} ms (median of {RUNS})",
+        median(clean).as_secs_f64() * 1e3,
+        median(crash).as_secs_f64() * 1e3
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo bench -- --list` / `cargo test --benches` probe
     }
     let root = bench_dir();
+    match std::env::var("NSJ_BENCH_ONLY").as_deref() {
+        Ok("seal") => {
+            seal_sync_table(&root);
+            let _ = std::fs::remove_dir_all(&root);
+            return;
+        }
+        Ok("open") => {
+            open_table(&root);
+            let _ = std::fs::remove_dir_all(&root);
+            return;
+        }
+        Ok("tail") => {
+            tail_table(&root);
+            let _ = std::fs::remove_dir_all(&root);
+            return;
+        }
+        _ => {}
+    }
     // `NSJ_BENCH_ONLY=never` runs only the `Never` rows (for quick iterations).
     let only_never = std::env::var("NSJ_BENCH_ONLY").is_ok_and(|v| v == "never");
     let all = [

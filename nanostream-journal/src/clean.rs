@@ -1,8 +1,11 @@
-//! The clean-shutdown marker: written by [`Journal::close`](crate::Journal::close), consumed by
-//! the next open, which then skips the tail scan.
+//! The clean-shutdown marker: written by [`Journal::close`](crate::Journal::close), checked and
+//! consumed by the next open.
 //!
-//! It records where the tail segment ends. Open deletes it (durably) before anything is appended,
-//! so a crash later in that session is never mistaken for a clean shutdown.
+//! It records where the tail segment ends. The next open checks every record of the tail anyway;
+//! the marker tells it whether the tail still ends there (a clean open) or not (a crash recovery,
+//! and the records the marker promised that are gone are reported as dropped). Open deletes it
+//! (durably) before anything is appended, so a crash later in that session is never mistaken for
+//! a clean shutdown.
 
 use std::fs;
 use std::path::Path;

@@ -26,12 +26,12 @@ pub enum Error {
         reason: String,
     },
 
-    /// Another writer holds the journal's lock file.
+    /// Another writer holds the journal's lock (an `flock` on its directory).
     #[error("journal {path} is locked by another writer{}", pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
     Locked {
         /// The directory.
         path: PathBuf,
-        /// The process id recorded in the lock file, if readable.
+        /// The process id recorded in the `LOCK` file, if readable.
         pid: Option<u32>,
     },
 

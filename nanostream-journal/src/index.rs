@@ -11,11 +11,12 @@
 //! ```
 //! The file is preallocated to `capacity` entries; an all-zero entry ends the list.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoContext, Result};
 use crate::mapping::Mapping;
+use crate::record::{ALIGN, SEAL_LEN};
 use crate::segment::create_preallocated;
 use crate::segment::SEGMENT_HEADER_LEN;
 
@@ -106,6 +107,10 @@ pub(crate) fn parse(
         if entry.position < SEGMENT_HEADER_LEN as u64 || entry.position >= segment_size {
             return Err(format!("entry {i} points outside the segment"));
         }
+        // Readers probe the length word at the position: it must be where a record can start.
+        if !entry.position.is_multiple_of(ALIGN as u64) || entry.position + SEAL_LEN as u64 > segment_size {
+            return Err(format!("entry {i} points where no record can start"));
+        }
         if let Some(prev) = entries.last() {
             let prev: &IndexEntry = prev;
             if entry.offset <= prev.offset || entry.position <= prev.position {
@@ -162,33 +167,6 @@ impl IndexWriter {
         })
     }
 
-    /// Opens an existing index to continue appending, after validating it.
-    pub(crate) fn open(
-        path: &Path,
-        base: u64,
-        seed: u64,
-        segment_size: u64,
-    ) -> std::result::Result<Self, String> {
-        let entries = load(path, base, seed, segment_size)?;
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
-            .map_err(|e| e.to_string())?;
-        let map = Mapping::read_write(&file).map_err(|e| e.to_string())?;
-        let cap = (map.len() - HEADER_LEN) / ENTRY_LEN;
-        Ok(Self {
-            path: path.to_path_buf(),
-            _file: file,
-            map,
-            base,
-            seed,
-            cap,
-            count: entries.len(),
-            last_position: entries.last().map_or(0, |e| e.position),
-        })
-    }
-
     /// Position of the last entry (0 when empty).
     pub(crate) fn last_position(&self) -> u64 {
         self.last_position
@@ -236,6 +214,31 @@ pub(crate) fn floor(entries: &[IndexEntry], offset: u64) -> Option<IndexEntry> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn index_bytes(base: u64, seed: u64, entries: &[(u32, u32)]) -> Vec<u8> {
+        let cap = entries.len() as u32 + 1;
+        let mut b = encode_header(base, seed, cap).to_vec();
+        for &(rel, pos) in entries {
+            b.extend_from_slice(&rel.to_le_bytes());
+            b.extend_from_slice(&pos.to_le_bytes());
+            b.extend_from_slice(&entry_crc(seed, base, rel, pos).to_le_bytes());
+            b.extend_from_slice(&0u32.to_le_bytes());
+        }
+        b.extend_from_slice(&[0u8; ENTRY_LEN]);
+        b
+    }
+
+    #[test]
+    fn an_entry_a_record_cannot_start_at_is_rejected() {
+        // Entries with a valid CRC (a crafted or buggy index) still must point where a record
+        // can start: 8-aligned, with room for a record's length word before the seal space.
+        assert!(parse(&index_bytes(5, 9, &[(0, 64), (3, 128)]), 5, 9, 4096).is_ok());
+        for bad in [66, 4092, 4090] {
+            let err = parse(&index_bytes(5, 9, &[(0, 64), (3, bad)]), 5, 9, 4096)
+                .expect_err("a position no record can start at");
+            assert!(err.contains("entry 1"), "{err}");
+        }
+    }
 
     #[test]
     fn floor_finds_last_entry_not_after() {

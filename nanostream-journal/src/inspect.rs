@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::clean;
 use crate::error::{Error, IoContext, Result};
 use crate::mapping::Mapping;
 use crate::meta;
@@ -44,12 +45,16 @@ pub fn inspect(dir: impl AsRef<Path>) -> Result<Vec<SegmentInfo>> {
     let dir = dir.as_ref();
     meta::check(dir)?;
     let bases = segment::list(dir)?;
+    // Open every segment first, so that a problem at a boundary can name the file after it.
+    let opened: Vec<_> = bases.iter().map(|&b| segment::open(dir, b, false)).collect();
+    let readable: Vec<bool> = opened.iter().map(Result::is_ok).collect();
     let mut out = Vec::with_capacity(bases.len());
-    for (i, &base) in bases.iter().enumerate() {
+    for (i, (&base, opened)) in bases.iter().zip(opened).enumerate() {
         let path = segment::segment_path(dir, base, LOG_EXT);
-        let (file, header) = match segment::open(dir, base, false) {
+        let (file, header) = match opened {
             Ok(x) => x,
             Err(e) => {
+                let problem = Some(e);
                 out.push(SegmentInfo {
                     path,
                     base,
@@ -59,7 +64,7 @@ pub fn inspect(dir: impl AsRef<Path>) -> Result<Vec<SegmentInfo>> {
                     timestamps: None,
                     sealed: false,
                     index_ok: false,
-                    problem: Some(e),
+                    problem,
                 });
                 continue;
             }
@@ -69,7 +74,10 @@ pub fn inspect(dir: impl AsRef<Path>) -> Result<Vec<SegmentInfo>> {
         let s = scan(&map, header.seed, SEGMENT_HEADER_LEN, base, |_, _, ts| {
             first_ts.get_or_insert(ts);
         });
-        let is_last = i + 1 == bases.len();
+        // The file after this one, when it is a readable segment. When it is not (a stray or
+        // damaged file named like a segment), it reports its own problem, naming itself, and
+        // this segment is not blamed for the boundary.
+        let next = bases.get(i + 1).copied().filter(|_| readable[i + 1]);
         let problem = match s.stop {
             Stop::Invalid(reason) => Some(Error::Corrupt {
                 segment: path.clone(),
@@ -77,20 +85,24 @@ pub fn inspect(dir: impl AsRef<Path>) -> Result<Vec<SegmentInfo>> {
                 position: s.end as u64,
                 reason,
             }),
-            Stop::Empty if !is_last => Some(Error::Corrupt {
+            Stop::Empty if next.is_some() => Some(Error::Corrupt {
                 segment: path.clone(),
                 offset: s.next_offset,
                 position: s.end as u64,
-                reason: "sealed segment ends without a seal marker",
+                reason: "empty slot in a segment that is not the last one (the segment ends \
+                         without a seal marker, but a later segment exists)",
             }),
-            Stop::Sealed if !is_last && bases[i + 1] != s.next_offset => Some(Error::CorruptSegment {
-                segment: path.clone(),
-                reason: format!(
-                    "ends at offset {} but the next segment starts at {}",
-                    s.next_offset,
-                    bases[i + 1]
-                ),
-            }),
+            Stop::Sealed => match next {
+                Some(next_base) if next_base != s.next_offset => Some(Error::CorruptSegment {
+                    segment: path.clone(),
+                    reason: format!(
+                        "ends at offset {} but the next segment file, {}, starts at {next_base}",
+                        s.next_offset,
+                        segment::segment_path(dir, next_base, LOG_EXT).display()
+                    ),
+                }),
+                _ => None,
+            },
             _ => None,
         };
         let index_ok = crate::index::load(
@@ -112,5 +124,41 @@ pub fn inspect(dir: impl AsRef<Path>) -> Result<Vec<SegmentInfo>> {
             problem,
         });
     }
+    check_marker(dir, &mut out);
     Ok(out)
+}
+
+/// With a clean-shutdown marker present (the journal was closed and no writer has opened it
+/// since), the journal must end where the marker says: a missing or shortened last segment is
+/// reported on the last segment's entry.
+fn check_marker(dir: &Path, out: &mut [SegmentInfo]) {
+    let Some(m) = clean::read(dir) else { return };
+    let Some(last) = out.last_mut() else { return };
+    if last.problem.is_some() {
+        return;
+    }
+    let marked = segment::segment_path(dir, m.tail_base, LOG_EXT);
+    if last.base < m.tail_base {
+        last.problem = Some(Error::CorruptSegment {
+            segment: marked,
+            reason: format!(
+                "missing: the clean-shutdown marker says the journal ended in it at offset {}, \
+                 but the journal ends at offset {}",
+                m.next_offset,
+                last.end_offset()
+            ),
+        });
+    } else if last.base == m.tail_base && last.end_offset() != m.next_offset {
+        last.problem = Some(Error::CorruptSegment {
+            segment: marked,
+            reason: format!(
+                "ends at offset {} (byte {}), but the clean-shutdown marker says the journal \
+                 ended at offset {} (byte {})",
+                last.end_offset(),
+                last.used_bytes,
+                m.next_offset,
+                m.tail_position
+            ),
+        });
+    }
 }

@@ -33,7 +33,8 @@
 //! writer.join().unwrap()?;
 //! assert_eq!(sum, 999 * 1000 / 2);
 //!
-//! // Reopening after a clean close skips recovery; after a crash it truncates a torn tail.
+//! // Reopening after a clean close finds the tail where the clean-shutdown marker says; after a
+//! // crash it cuts a torn tail and reports what it dropped (`open_report().dropped`).
 //! let journal = Journal::open(&dir, config)?;
 //! assert_eq!(journal.next_offset(), 1000);
 //! assert!(!journal.open_report().scanned);
@@ -43,14 +44,14 @@
 //! ```
 //!
 //! The pieces:
-//! * [`Journal`] appends records (one writer per directory, enforced by a lock file), syncs them
+//! * [`Journal`] appends records (one writer per directory, enforced by an `flock` on the directory), syncs them
 //!   under a [`Durability`] policy, rotates segments and applies [`Retention`].
 //! * [`JournalReader`] reads from any offset and follows the live tail, from any process.
 //! * [`JournalHandler`] is a NanoStream `EventHandler` that journals each event through a
 //!   [`Codec`] and exposes a durable watermark `Sequence` later stages can be gated on;
 //!   [`replay_into`] rebuilds state by publishing the journal into a ring buffer at start-up.
 //! * [`inspect`] checks every record of a journal; the `nanostream-journal` binary (`dump`,
-//!   `verify`, `stats`, `tail -f`) is built on it and on the reader.
+//!   `verify`, `stats`, `tail -f`, `recover`) is built on it and on the reader.
 //!
 //! See the crate's README for the on-disk format and the recovery rules.
 
@@ -74,6 +75,7 @@ mod reader;
 mod record;
 mod recovery;
 mod replay;
+mod report;
 mod retention;
 mod segment;
 mod spare;
@@ -89,7 +91,13 @@ pub use policy::Durability;
 pub use reader::{JournalReader, Record};
 pub use record::RECORD_HEADER_LEN;
 pub use replay::replay_into;
+pub use report::{Dropped, OpenReport};
 pub use retention::Retention;
 pub use segment::SEGMENT_HEADER_LEN;
 pub use sync::SyncFailure;
-pub use writer::{Journal, OpenReport};
+pub use writer::Journal;
+
+/// The Rust code blocks of the crate's README, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

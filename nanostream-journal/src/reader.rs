@@ -9,6 +9,7 @@ use crate::index;
 use crate::mapping::Mapping;
 use crate::meta;
 use crate::record::{probe, Probe};
+use crate::recovery::{scan, Stop};
 use crate::segment::{self, INDEX_EXT, LOG_EXT, SEGMENT_HEADER_LEN};
 
 /// One record, borrowed from the reader's memory map.
@@ -24,6 +25,7 @@ pub struct Record<'a> {
 
 #[derive(Debug)]
 struct Cursor {
+    base: u64,
     path: PathBuf,
     _file: File,
     map: Mapping,
@@ -69,6 +71,10 @@ pub struct JournalReader {
     dir: PathBuf,
     cursor: Option<Cursor>,
     next_offset: u64,
+    /// When the directory was last listed to see whether the cursor's segment is still the last.
+    listed_at: Option<Instant>,
+    /// A segment after the cursor's exists, so an empty slot in it is damage.
+    superseded: bool,
 }
 
 impl JournalReader {
@@ -81,6 +87,8 @@ impl JournalReader {
             dir,
             cursor: None,
             next_offset: bases.first().copied().unwrap_or(0),
+            listed_at: None,
+            superseded: false,
         };
         if let Some(&first) = bases.first() {
             reader.cursor = reader.open_cursor(first)?;
@@ -109,6 +117,7 @@ impl JournalReader {
         let path = segment::segment_path(&self.dir, base, LOG_EXT);
         let map = Mapping::read_only(&file).at(&path)?;
         Ok(Some(Cursor {
+            base,
             path,
             _file: file,
             map,
@@ -158,6 +167,7 @@ impl JournalReader {
         }
         cursor.position = start.0;
         self.cursor = Some(cursor);
+        self.superseded = false;
         self.next_offset = start.1;
         while self.next_offset < offset {
             if self.poll()?.is_none() {
@@ -171,6 +181,51 @@ impl JournalReader {
         Ok(())
     }
 
+    /// The offset after the last record in the journal now: the offset the writer appends next.
+    ///
+    /// Found from the newest segment's index and a scan of the records after its last entry, so
+    /// it costs the same whatever the size of the journal (with [`seek`](Self::seek), which also
+    /// starts from the index, `tail -n N` reads O(N) records). A record at the end of the newest
+    /// segment that fails its check is reported as [`Error::Corrupt`].
+    pub fn end_offset(&self) -> Result<u64> {
+        let bases = segment::list(&self.dir)?;
+        let Some(&base) = bases.last() else {
+            return Ok(self.next_offset);
+        };
+        let Some(cursor) = self.open_cursor(base)? else {
+            return Err(Error::Deleted {
+                offset: base,
+                first: base,
+            });
+        };
+        let mut start = (SEGMENT_HEADER_LEN, base);
+        let index_path = segment::segment_path(&self.dir, base, INDEX_EXT);
+        if let Ok(entries) = index::load(&index_path, base, cursor.seed, cursor.map.len() as u64) {
+            // The index is only a hint: the last entry that points at the right record.
+            if let Some(e) = entries.iter().rev().find(|e| {
+                let pos = e.position as usize;
+                pos & 7 == 0
+                    && pos + 8 <= cursor.map.len()
+                    && matches!(
+                        probe(&cursor.map, cursor.seed, pos, e.offset),
+                        Probe::Record { .. }
+                    )
+            }) {
+                start = (e.position as usize, e.offset);
+            }
+        }
+        let s = scan(&cursor.map, cursor.seed, start.0, start.1, |_, _, _| {});
+        match s.stop {
+            Stop::Empty | Stop::Sealed => Ok(s.next_offset),
+            Stop::Invalid(reason) => Err(Error::Corrupt {
+                segment: cursor.path,
+                offset: s.next_offset,
+                position: s.end as u64,
+                reason,
+            }),
+        }
+    }
+
     /// Moves the reader to the next record's location, if there is one now.
     fn poll(&mut self) -> Result<Option<Loc>> {
         loop {
@@ -178,13 +233,33 @@ impl JournalReader {
                 match self.open_cursor(self.next_offset)? {
                     Some(c) => {
                         self.cursor = Some(c);
+                        self.superseded = false;
                         continue;
                     }
                     None => return Ok(None),
                 }
             };
             match probe(&cursor.map, cursor.seed, cursor.position, self.next_offset) {
-                Probe::Empty => return Ok(None),
+                Probe::Empty => {
+                    if !self.superseded()? {
+                        return Ok(None);
+                    }
+                    // A later segment exists, and the writer seals a segment before it creates
+                    // the next: look once more, then an empty slot here is damage.
+                    let Some(cursor) = self.cursor.as_ref() else {
+                        return Ok(None);
+                    };
+                    if probe(&cursor.map, cursor.seed, cursor.position, self.next_offset) == Probe::Empty {
+                        return Err(Error::Corrupt {
+                            segment: cursor.path.clone(),
+                            offset: self.next_offset,
+                            position: cursor.position as u64,
+                            reason: "empty slot in a segment that is not the last one (the \
+                                     segment ends without a seal marker, but a later segment \
+                                     exists)",
+                        });
+                    }
+                }
                 Probe::Record {
                     timestamp,
                     payload_pos,
@@ -210,10 +285,23 @@ impl JournalReader {
                     })
                 }
                 Probe::Sealed => match self.open_cursor(self.next_offset)? {
-                    Some(next) => self.cursor = Some(next),
+                    Some(next) => {
+                        self.cursor = Some(next);
+                        self.superseded = false;
+                    }
                     None => {
-                        // Not created yet, unless later segments exist: then it is gone.
+                        // Not created yet, unless later segments exist: then it is gone. The
+                        // writer may have created it, and more, since the attempt to open it:
+                        // segments are created in order, so once one at or after it is listed,
+                        // a second attempt tells.
                         let bases = segment::list(&self.dir)?;
+                        if bases.iter().any(|&b| b >= self.next_offset) {
+                            if let Some(next) = self.open_cursor(self.next_offset)? {
+                                self.cursor = Some(next);
+                                self.superseded = false;
+                                continue;
+                            }
+                        }
                         return match bases.iter().find(|&&b| b > self.next_offset) {
                             None => Ok(None),
                             Some(_) if bases[0] > self.next_offset => Err(Error::Deleted {
@@ -231,6 +319,29 @@ impl JournalReader {
                 },
             }
         }
+    }
+
+    /// Whether a segment after the cursor's exists. Lists the directory at most once a
+    /// millisecond (a follower at the live tail asks on every poll); once a later segment has
+    /// been seen the answer stays yes for this cursor.
+    fn superseded(&mut self) -> Result<bool> {
+        let Some(cursor) = self.cursor.as_ref() else {
+            return Ok(false);
+        };
+        if self.superseded {
+            return Ok(true);
+        }
+        let now = Instant::now();
+        if self
+            .listed_at
+            .is_some_and(|t| now.duration_since(t) < Duration::from_millis(1))
+        {
+            return Ok(false);
+        }
+        self.listed_at = Some(now);
+        let base = cursor.base;
+        self.superseded = segment::list(&self.dir)?.iter().any(|&b| b > base);
+        Ok(self.superseded)
     }
 
     fn record(&self, loc: Option<Loc>) -> Option<Record<'_>> {

@@ -259,8 +259,23 @@ pub(crate) fn header_never_written(dir: &Path, base: u64) -> Result<bool> {
 /// The bytes checked by [`header_never_written`]: one page.
 const FIRST_PAGE: usize = 4096;
 
-/// Opens an existing segment and validates its header against its name.
+/// Opens an existing segment and validates its header against its name and its length.
 pub(crate) fn open(dir: &Path, base: u64, writable: bool) -> Result<(File, SegmentHeader)> {
+    let (file, header) = open_header(dir, base, writable)?;
+    let path = segment_path(dir, base, LOG_EXT);
+    let len = file.metadata().at(&path)?.len();
+    if len < SEGMENT_HEADER_LEN as u64 + 8 {
+        return Err(Error::CorruptSegment {
+            segment: path,
+            reason: format!("file length {len} is not a valid segment length"),
+        });
+    }
+    Ok((file, header))
+}
+
+/// Opens an existing segment and validates its header against its name, whatever the file's
+/// length (recovery re-extends a tail segment that was cut short).
+pub(crate) fn open_header(dir: &Path, base: u64, writable: bool) -> Result<(File, SegmentHeader)> {
     let path = segment_path(dir, base, LOG_EXT);
     let file = OpenOptions::new()
         .read(true)
@@ -277,13 +292,6 @@ pub(crate) fn open(dir: &Path, base: u64, writable: bool) -> Result<(File, Segme
         return Err(Error::CorruptSegment {
             segment: path,
             reason: format!("header says base offset {}, file name says {base}", header.base),
-        });
-    }
-    let len = file.metadata().at(&path)?.len();
-    if len < SEGMENT_HEADER_LEN as u64 + 8 {
-        return Err(Error::CorruptSegment {
-            segment: path,
-            reason: format!("file length {len} is not a valid segment length"),
         });
     }
     Ok((file, header))

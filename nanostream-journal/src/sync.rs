@@ -221,6 +221,18 @@ impl SyncShared {
         self.publish(next, mark);
     }
 
+    /// fdatasyncs a file other than through the watermark (a segment being sealed); a failure is
+    /// fatal like any other sync failure.
+    pub(crate) fn sync_file(&self, file: &ActiveFile) -> Result<()> {
+        self.check()?;
+        let result = if self.fail_next.swap(false, Ordering::AcqRel) {
+            Err(io::Error::from_raw_os_error(libc::EIO))
+        } else {
+            file.file.sync_data()
+        };
+        result.map_err(|e| self.fail(file.path.as_ref().clone(), e))
+    }
+
     /// Makes the next sync fail with `EIO` (fault injection for tests).
     pub(crate) fn fail_next_sync(&self) {
         self.fail_next.store(true, Ordering::Release);

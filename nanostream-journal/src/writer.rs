@@ -18,6 +18,7 @@ use crate::policy::Durability;
 use crate::reader::JournalReader;
 use crate::record::{checksum, record_span, RECORD_HEADER_LEN, SEAL, SEAL_LEN};
 use crate::recovery::{self, SealedSegment, Tail};
+use crate::report::OpenReport;
 use crate::segment::{self, now_ns, SegmentHeader, INDEX_EXT, LOG_EXT, SEGMENT_HEADER_LEN};
 use crate::spare::{self, Preparing, Spare};
 use crate::sync::{ActiveFile, DurableListener, SyncFailure, SyncShared};
@@ -102,24 +103,14 @@ impl Active {
     }
 }
 
-/// How an open found the journal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OpenReport {
-    /// Whether the tail segment was scanned (false: a clean-shutdown marker made it unnecessary).
-    pub scanned: bool,
-    /// Whether a torn or corrupt tail was cut off.
-    pub truncated: bool,
-    /// The offset the next record gets.
-    pub next_offset: u64,
-}
-
 /// A write-ahead journal: a directory of preallocated, memory-mapped segment files.
 ///
-/// One `Journal` per directory (a lock file enforces it, across processes too). Appends go
-/// into the page cache through a memory map; [`Durability`] decides when they are fsynced.
+/// One `Journal` per directory (an `flock` on the directory enforces it, across processes too).
+/// Appends go into the page cache through a memory map; [`Durability`] decides when they are
+/// fsynced.
 /// [`close`](Self::close) makes everything durable and leaves a clean-shutdown marker; dropping
-/// a journal without closing it is like a crash (nothing acknowledged is lost: the next open
-/// scans the tail).
+/// a journal without closing it counts as a crash (nothing acknowledged is lost: the next open
+/// recovers the tail as after a crash, see [`OpenReport`](crate::OpenReport)).
 ///
 /// ```
 /// # fn main() -> Result<(), nanostream_journal::Error> {
@@ -169,7 +160,7 @@ impl Journal {
         let lock = DirLock::acquire(&dir)?;
         let recovered = recovery::recover(&dir, &config)?;
         let scanned = recovered.scanned;
-        let truncated = recovered.truncated;
+        let dropped = recovered.dropped.clone();
         let (active, next_offset) = match recovered.tail {
             Some(tail) => {
                 let next = tail.next_offset;
@@ -201,7 +192,8 @@ impl Journal {
             dir_unsynced: false,
             report: OpenReport {
                 scanned,
-                truncated,
+                truncated: dropped.is_some(),
+                dropped,
                 next_offset,
             },
             _lock: lock,
@@ -370,9 +362,7 @@ impl Journal {
     fn sync_sealed(&mut self) -> Result<()> {
         self.shared.check()?;
         while let Some(sealed) = self.unsynced_sealed.pop() {
-            if let Err(e) = sealed.file.sync_data() {
-                return Err(self.shared.fail(sealed.path.as_ref().clone(), e));
-            }
+            self.shared.sync_file(&sealed)?;
         }
         Ok(())
     }
@@ -386,9 +376,7 @@ impl Journal {
             active.sealed = true;
         }
         if self.config.durability != Durability::Never {
-            if let Err(e) = active.file.sync_data() {
-                return Err(self.shared.fail(active.path.as_ref().clone(), e));
-            }
+            self.shared.sync_file(&active.active_file())?;
             if let Err(e) = active.index.sync() {
                 if let Error::Sync { path, source } = e {
                     return Err(self.shared.fail(path, source));
@@ -396,6 +384,11 @@ impl Journal {
                 return Err(e);
             }
             self.shared.publish_appended();
+        } else if self.config.seal_sync {
+            // One fdatasync per segment, before the next segment exists: a power loss then
+            // cannot leave a later segment behind a sealed one whose end never reached the disk.
+            // It touches only the sealed segment's pages, never the prefaulted ones of the next.
+            self.shared.sync_file(&active.active_file())?;
         } else {
             self.unsynced_sealed.push(active.active_file());
         }
@@ -486,9 +479,10 @@ impl Journal {
         &self.dir
     }
 
-    /// What the open found (scan, truncation, next offset).
+    /// What the open found: whether it was a crash recovery, what it dropped (if anything), the
+    /// next offset.
     pub fn open_report(&self) -> OpenReport {
-        self.report
+        self.report.clone()
     }
 
     /// The offset the next record gets.

@@ -76,3 +76,42 @@ fn a_writer_in_another_process_is_refused_until_it_is_killed() {
     let j = Journal::open(tmp.path(), config()).expect("lock recovered after kill -9");
     assert_eq!(j.next_offset(), 0);
 }
+
+#[test]
+fn deleting_the_lock_file_does_not_let_a_second_writer_in() {
+    let tmp = TempDir::new("lock-deleted");
+    let mut j = Journal::open(tmp.path(), config()).expect("first writer");
+    std::fs::remove_file(tmp.join("LOCK")).expect("delete LOCK under the writer");
+    let err = Journal::open(tmp.path(), config()).expect_err("a second writer must be refused");
+    assert!(matches!(err, Error::Locked { .. }), "{err}");
+    // The first writer is undisturbed.
+    j.append(b"still the only writer").expect("append");
+    j.close().expect("close");
+    let j = Journal::open(tmp.path(), config()).expect("lock released on close");
+    assert_eq!(j.next_offset(), 1);
+}
+
+#[test]
+fn a_writer_that_locks_only_the_lock_file_is_excluded_too() {
+    use std::os::unix::io::AsRawFd;
+    let tmp = TempDir::new("lock-file-only");
+    Journal::open(tmp.path(), config())
+        .expect("create")
+        .close()
+        .expect("close");
+    // A writer of an older build locks only the LOCK file.
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(tmp.join("LOCK"))
+        .expect("open LOCK");
+    // SAFETY: flock on a descriptor owned by `file`; no memory is passed.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
+    file.set_len(0).expect("truncate");
+    writeln!(file, "1").expect("pid");
+    let err = Journal::open(tmp.path(), config()).expect_err("the LOCK file is held");
+    assert!(matches!(err, Error::Locked { pid: Some(1), .. }), "{err}");
+    drop(file);
+    Journal::open(tmp.path(), config()).expect("free again");
+}

@@ -5,8 +5,12 @@
 //! nanostream-journal verify DIR
 //! nanostream-journal stats  DIR
 //! nanostream-journal tail   DIR [-n N] [-f]
+//! nanostream-journal recover DIR [--segment-size BYTES]
 //! ```
-//! Read-only: it never takes the writer lock, so it can run beside a live writer.
+//! Every command but `recover` is read-only: it never takes the writer lock, so it can run beside
+//! a live writer. `recover` opens the journal as its writer (so it is refused while one runs),
+//! with [`JournalConfig::repair`] set, prints what recovery found and dropped, and closes it
+//! cleanly.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -14,7 +18,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use nanostream_journal::{inspect, Error, JournalReader, Record};
+use nanostream_journal::{inspect, Error, Journal, JournalConfig, JournalReader, Record};
 
 #[derive(Parser)]
 #[command(
@@ -66,6 +70,15 @@ enum Command {
         /// Payload bytes to preview.
         #[arg(long, default_value_t = 32)]
         preview: usize,
+    },
+    /// Open the journal as its writer, recovering it as `Journal::open` does and also moving an
+    /// unreadable newest segment aside; print what was dropped; close it cleanly.
+    Recover {
+        /// The journal directory.
+        dir: PathBuf,
+        /// Size of segments created from now on (default: that of the newest readable segment).
+        #[arg(long)]
+        segment_size: Option<u64>,
     },
 }
 
@@ -172,7 +185,10 @@ fn run(command: Command, out: &mut impl Write) -> Result<(), Failure> {
         }
         Command::Stats { dir } => {
             let segments = inspect(&dir)?;
-            let records: u64 = segments.iter().map(|s| s.records).sum();
+            // Records are counted up to the first problem: what a reader can read in order.
+            let first_bad = segments.iter().position(|s| s.problem.is_some());
+            let readable = &segments[..first_bad.map_or(segments.len(), |i| i + 1)];
+            let records: u64 = readable.iter().map(|s| s.records).sum();
             let file_bytes: u64 = segments.iter().map(|s| s.file_bytes).sum();
             let used_bytes: u64 = segments.iter().map(|s| s.used_bytes).sum();
             writeln!(out, "directory:     {}", dir.display())?;
@@ -180,36 +196,46 @@ fn run(command: Command, out: &mut impl Write) -> Result<(), Failure> {
             writeln!(out, "records:       {records}")?;
             writeln!(out, "bytes on disk: {file_bytes} (preallocated)")?;
             writeln!(out, "bytes used:    {used_bytes}")?;
-            match (segments.first(), segments.last()) {
+            match (readable.first(), readable.last()) {
                 (Some(f), Some(l)) if l.end_offset() > f.base => {
                     writeln!(out, "first offset:  {}", f.base)?;
                     writeln!(out, "last offset:   {}", l.end_offset() - 1)?;
                 }
                 _ => writeln!(out, "first offset:  (empty)\nlast offset:   (empty)")?,
             }
-            if let Some((first, _)) = segments.iter().find_map(|s| s.timestamps) {
+            if let Some((first, _)) = readable.iter().find_map(|s| s.timestamps) {
                 writeln!(out, "first time:    {}", format_ns(first))?;
             }
-            if let Some((_, last)) = segments.iter().rev().find_map(|s| s.timestamps) {
+            if let Some((_, last)) = readable.iter().rev().find_map(|s| s.timestamps) {
                 writeln!(out, "last time:     {}", format_ns(last))?;
             }
-            let problems = segments.iter().filter(|s| s.problem.is_some()).count();
-            if problems > 0 {
-                writeln!(out, "problems:      {problems} segment(s); run `verify`")?;
+            if first_bad.is_none() {
+                return Ok(());
             }
-            Ok(())
+            let beyond: u64 = segments[readable.len()..].iter().map(|s| s.records).sum();
+            for s in segments.iter().filter(|s| s.problem.is_some()) {
+                if let Some(problem) = &s.problem {
+                    writeln!(out, "problem:       {problem}")?;
+                }
+            }
+            writeln!(
+                out,
+                "records past the first problem: {beyond} (not counted above; run `verify`)"
+            )?;
+            Err(Failure::Invalid)
         }
+        Command::Recover { dir, segment_size } => recover(&dir, segment_size, out),
         Command::Tail {
             dir,
             lines,
             follow,
             preview,
         } => {
-            let segments = inspect(&dir)?;
+            // From the index near the end: O(lines) records read, whatever the journal's size.
             let mut reader = JournalReader::open(&dir)?;
-            if let (Some(f), Some(l)) = (segments.first(), segments.last()) {
-                reader.seek(l.end_offset().saturating_sub(lines).max(f.base))?;
-            }
+            let first = reader.position();
+            let end = reader.end_offset()?;
+            reader.seek(end.saturating_sub(lines).max(first))?;
             loop {
                 let record = if follow {
                     out.flush()?;
@@ -225,6 +251,48 @@ fn run(command: Command, out: &mut impl Write) -> Result<(), Failure> {
             }
         }
     }
+}
+
+/// `recover`: opens the journal as its writer with repair on, reports, closes it cleanly.
+fn recover(dir: &std::path::Path, segment_size: Option<u64>, out: &mut impl Write) -> Result<(), Failure> {
+    let segments = inspect(dir)?;
+    let size = segment_size.or_else(|| {
+        segments
+            .iter()
+            .rev()
+            .find(|s| s.file_bytes > 0)
+            .map(|s| s.file_bytes)
+    });
+    let mut config = JournalConfig::new().create(false).repair(true);
+    if let Some(size) = size {
+        config = config.segment_size(size);
+    }
+    let journal = Journal::open(dir, config)?;
+    let report = journal.open_report();
+    writeln!(
+        out,
+        "{}: {}; next offset {}",
+        dir.display(),
+        if report.scanned {
+            "recovered as after a crash (no clean shutdown, or the tail did not match it)"
+        } else {
+            "clean shutdown, the tail matched it"
+        },
+        report.next_offset
+    )?;
+    match &report.dropped {
+        Some(dropped) => writeln!(out, "{dropped}")?,
+        None => writeln!(out, "nothing dropped")?,
+    }
+    journal.close()?;
+    let problems: Vec<_> = inspect(dir)?.into_iter().filter_map(|s| s.problem).collect();
+    for p in &problems {
+        writeln!(
+            out,
+            "still damaged (recovery keeps sealed segments as they are): {p}"
+        )?;
+    }
+    Ok(())
 }
 
 fn print_record(out: &mut impl Write, record: &Record<'_>, preview: usize) -> io::Result<()> {

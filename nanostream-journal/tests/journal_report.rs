@@ -1,0 +1,318 @@
+//! What recovery dropped is reported: in `OpenReport::dropped` and by the CLI's `recover`
+//! command, which also opens what `Journal::open` refuses (a newest segment cut shorter than its
+//! header); a stray file named like a segment is named in `verify`'s error.
+
+mod common;
+
+use std::fs::OpenOptions;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::process::Command;
+
+use common::{assert_prefix, payload_for, segment_bases, segment_file, TempDir};
+use nanostream_journal::{Error, Journal, JournalConfig};
+
+const BIN: &str = env!("CARGO_BIN_EXE_nanostream-journal");
+const HEADER: u64 = nanostream_journal::SEGMENT_HEADER_LEN as u64;
+
+fn span(len: usize) -> u64 {
+    ((nanostream_journal::RECORD_HEADER_LEN + len + 7) & !7) as u64
+}
+
+fn config() -> JournalConfig {
+    JournalConfig::new().segment_size(64 << 10).index_interval(512)
+}
+
+fn cli(args: &[&str]) -> (i32, String) {
+    let o = Command::new(BIN).args(args).output().expect("run the CLI");
+    (
+        o.status.code().expect("exit code"),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    )
+}
+
+/// Records `0..n` in one segment; the journal is dropped (a crash) or closed. Returns the record
+/// positions and the end.
+fn written(dir: &Path, n: u64, clean: bool) -> Vec<u64> {
+    let mut j = Journal::open(dir, config()).expect("open");
+    let mut positions = vec![HEADER];
+    for o in 0..n {
+        j.append(&payload_for(o)).expect("append");
+        positions.push(positions[o as usize] + span(payload_for(o).len()));
+    }
+    j.commit().expect("commit");
+    if clean {
+        j.close().expect("close");
+    }
+    positions
+}
+
+fn flip(path: &Path, at: u64) {
+    let byte = std::fs::read(path).expect("read")[at as usize];
+    let f = OpenOptions::new().write(true).open(path).expect("open");
+    f.write_all_at(&[!byte], at).expect("flip");
+}
+
+#[test]
+fn a_flipped_byte_mid_tail_reports_the_records_after_it() {
+    let tmp = TempDir::new("report-flip");
+    let positions = written(tmp.path(), 100, false);
+    assert!(!payload_for(50).is_empty());
+    let log = segment_file(tmp.path(), 0, "log");
+    flip(&log, positions[50] + 24);
+    let j = Journal::open(tmp.path(), config()).expect("recover");
+    let report = j.open_report();
+    assert!(report.scanned && report.truncated);
+    let d = report.dropped.expect("recovery says what it dropped");
+    assert_eq!(d.segment, log);
+    assert_eq!((d.from_offset, d.position), (50, positions[50]));
+    assert_eq!(d.records, 49, "the 49 valid records after the bad one");
+    assert!(
+        d.bytes > positions[99] - positions[50] && d.bytes <= positions[100] - positions[50],
+        "{d}"
+    );
+    assert!(d.reason.contains("CRC"), "{d}");
+    assert!(d.to_string().contains("dropped 49 record(s)"), "{d}");
+    assert_eq!(j.next_offset(), 50);
+}
+
+#[test]
+fn a_crash_with_an_intact_tail_drops_nothing() {
+    let tmp = TempDir::new("report-none");
+    written(tmp.path(), 30, false);
+    let report = Journal::open(tmp.path(), config())
+        .expect("recover")
+        .open_report();
+    assert!(report.scanned);
+    assert_eq!(report.dropped, None);
+    assert!(!report.truncated);
+}
+
+#[test]
+fn a_clean_marker_counts_the_records_a_zeroed_tail_lost() {
+    let tmp = TempDir::new("report-marker");
+    let positions = written(tmp.path(), 40, true);
+    let log = segment_file(tmp.path(), 0, "log");
+    let f = OpenOptions::new().write(true).open(&log).expect("open");
+    f.write_all_at(
+        &vec![0u8; (positions[40] - positions[25]) as usize],
+        positions[25],
+    )
+    .expect("zero");
+    let report = Journal::open(tmp.path(), config())
+        .expect("recover")
+        .open_report();
+    let d = report.dropped.expect("dropped");
+    assert_eq!((d.from_offset, d.records), (25, 15), "{d}");
+    assert!(d.reason.contains("clean-shutdown marker"), "{d}");
+}
+
+#[test]
+fn a_deleted_last_segment_is_reported_by_open() {
+    let tmp = TempDir::new("report-deleted");
+    let mut j = Journal::open(tmp.path(), JournalConfig::new().segment_size(8192)).expect("open");
+    for o in 0..300 {
+        j.append(&payload_for(o)).expect("append");
+    }
+    j.close().expect("close");
+    let last = *segment_bases(tmp.path()).last().expect("segments");
+    for ext in ["log", "index"] {
+        std::fs::remove_file(segment_file(tmp.path(), last, ext)).expect("delete");
+    }
+    let (code, out) = cli(&["verify", tmp.path().to_str().expect("utf-8")]);
+    assert_eq!(code, 1, "{out}");
+    let j = Journal::open(tmp.path(), JournalConfig::new().segment_size(8192)).expect("recover");
+    let d = j.open_report().dropped.expect("the lost segment is reported");
+    assert_eq!((d.from_offset, d.records), (last, 300 - last), "{d}");
+    assert_eq!(d.segment, segment_file(tmp.path(), last, "log"));
+    assert_eq!(j.next_offset(), last);
+}
+
+#[test]
+fn a_tail_cut_to_its_header_is_re_extended_and_reported() {
+    let tmp = TempDir::new("report-cut64");
+    written(tmp.path(), 20, true);
+    let log = segment_file(tmp.path(), 0, "log");
+    OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .expect("open")
+        .set_len(64)
+        .expect("cut");
+    let mut j = Journal::open(tmp.path(), config()).expect("a short tail is re-extended");
+    let d = j.open_report().dropped.expect("dropped");
+    assert_eq!((d.from_offset, d.records), (0, 20), "{d}");
+    assert_eq!(j.next_offset(), 0);
+    j.append(&payload_for(0)).expect("append");
+    j.close().expect("close");
+    assert_prefix(tmp.path(), 1);
+}
+
+#[test]
+fn recover_opens_a_journal_whose_newest_segment_lost_its_header() {
+    let tmp = TempDir::new("report-cut30");
+    let mut j = Journal::open(tmp.path(), JournalConfig::new().segment_size(8192)).expect("open");
+    for o in 0..300 {
+        j.append(&payload_for(o)).expect("append");
+    }
+    j.close().expect("close");
+    let last = *segment_bases(tmp.path()).last().expect("segments");
+    let log = segment_file(tmp.path(), last, "log");
+    OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .expect("open")
+        .set_len(30)
+        .expect("cut");
+
+    let err = Journal::open(tmp.path(), JournalConfig::new().segment_size(8192))
+        .expect_err("an unreadable newest segment is refused");
+    assert!(matches!(err, Error::CorruptSegment { .. }), "{err}");
+    assert!(
+        err.to_string().contains("recover"),
+        "the error says what to do: {err}"
+    );
+
+    let dir = tmp.path().to_str().expect("utf-8");
+    let (code, out) = cli(&["recover", dir]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!("dropped {} record(s)", 300 - last)),
+        "{out}"
+    );
+    assert!(out.contains(&format!("from offset {last}")), "{out}");
+    assert!(
+        tmp.join(&format!("{last:020}.log.damaged")).exists(),
+        "the bytes are kept aside"
+    );
+
+    let (code, out) = cli(&["verify", dir]);
+    assert_eq!(code, 0, "{out}");
+    let mut j = Journal::open(tmp.path(), JournalConfig::new().segment_size(8192)).expect("opens");
+    assert_eq!(j.next_offset(), last);
+    j.append(&payload_for(last)).expect("append");
+    j.close().expect("close");
+    assert_prefix(tmp.path(), last + 1);
+}
+
+#[test]
+fn recover_on_a_healthy_journal_changes_nothing() {
+    let tmp = TempDir::new("report-healthy");
+    written(tmp.path(), 20, true);
+    let (code, out) = cli(&["recover", tmp.path().to_str().expect("utf-8")]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("nothing dropped"), "{out}");
+    assert!(out.contains("next offset 20"), "{out}");
+    assert_prefix(tmp.path(), 20);
+}
+
+#[test]
+fn verify_names_a_stray_file_named_like_a_segment() {
+    let tmp = TempDir::new("report-stray");
+    written(tmp.path(), 20, true);
+    let stray = format!("{:020}.log", 9999);
+    std::fs::write(tmp.join(&stray), vec![0x5Au8; 100]).expect("stray file");
+    let (code, out) = cli(&["verify", tmp.path().to_str().expect("utf-8")]);
+    assert_eq!(code, 1, "{out}");
+    let failed = out
+        .lines()
+        .find(|l| l.starts_with("FAILED"))
+        .expect("a FAILED line");
+    assert!(failed.contains(&stray), "{out}");
+    assert!(
+        !failed.contains(&format!("{:020}.log", 0)),
+        "the valid segment is not blamed: {out}"
+    );
+}
+
+#[test]
+fn a_newest_segment_without_a_header_is_reported_as_dropped() {
+    let tmp = TempDir::new("report-no-header");
+    let mut j = Journal::open(tmp.path(), JournalConfig::new().segment_size(8192)).expect("open");
+    for o in 0..300 {
+        j.append(&payload_for(o)).expect("append");
+    }
+    j.commit().expect("commit");
+    drop(j);
+    let newest = *segment_bases(tmp.path()).last().expect("segments");
+    let log = segment_file(tmp.path(), newest, "log");
+    // The page with the header never reached the disk; a later page did.
+    let mut bytes = vec![0u8; 8192];
+    bytes[5000..5100].fill(0x77);
+    std::fs::write(&log, &bytes).expect("zero the first page");
+    let j = Journal::open(tmp.path(), JournalConfig::new().segment_size(8192)).expect("recover");
+    let d = j.open_report().dropped.expect("the dropped segment is reported");
+    assert_eq!((d.segment.clone(), d.from_offset), (log, newest), "{d}");
+    assert_eq!(d.bytes, 100, "{d}");
+    assert!(d.reason.contains("header"), "{d}");
+}
+
+#[test]
+fn garbage_at_the_very_end_of_the_tail_is_dropped_without_a_panic() {
+    let tmp = TempDir::new("report-end-garbage");
+    written(tmp.path(), 10, false);
+    let log = segment_file(tmp.path(), 0, "log");
+    let len = std::fs::metadata(&log).expect("stat").len();
+    // A length word and a "sequence" in the last 16 bytes: a record that would run past the end.
+    let f = OpenOptions::new().write(true).open(&log).expect("open");
+    f.write_all_at(&[0x40; 16], len - 16).expect("garbage");
+    let j = Journal::open(tmp.path(), config()).expect("recover");
+    let d = j.open_report().dropped.expect("the garbage is reported");
+    assert_eq!((d.from_offset, d.records), (10, 0), "{d}");
+    assert_eq!(d.bytes, len - d.position, "{d}");
+    assert_eq!(j.next_offset(), 10);
+}
+
+#[test]
+fn a_stray_file_between_segments_is_reported_and_the_writer_still_opens() {
+    let tmp = TempDir::new("report-stray-middle");
+    let mut j = Journal::open(tmp.path(), JournalConfig::new().segment_size(8192)).expect("open");
+    for o in 0..300 {
+        j.append(&payload_for(o)).expect("append");
+    }
+    j.close().expect("close");
+    let bases = segment_bases(tmp.path());
+    let stray_base = bases[1] + 1;
+    assert!(stray_base < bases[2]);
+    let stray = segment_file(tmp.path(), stray_base, "log");
+    std::fs::write(&stray, vec![0x5Au8; 100]).expect("stray file");
+    // Damage in history, like a bad record in a sealed segment: reported, and the writer opens.
+    let (code, out) = cli(&["verify", tmp.path().to_str().expect("utf-8")]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains(&format!("{stray_base:020}.log")), "{out}");
+    let mut j = Journal::open(tmp.path(), JournalConfig::new().segment_size(8192))
+        .expect("the writer opens beside a damaged sealed segment");
+    assert_eq!(j.next_offset(), 300);
+    j.append(&payload_for(300)).expect("append");
+    j.close().expect("close");
+    assert_prefix(tmp.path(), 301);
+}
+
+#[test]
+fn a_tail_of_random_garbage_is_dropped_in_one_pass() {
+    // Random length words that fit in the segment and random "sequences" must not each cost a
+    // CRC over megabytes: only a record whose sequence can follow the damage is checked.
+    let tmp = TempDir::new("report-random-garbage");
+    let config = JournalConfig::new().segment_size(16 << 20);
+    let mut j = Journal::open(tmp.path(), config.clone()).expect("open");
+    for o in 0..10 {
+        j.append(&payload_for(o)).expect("append");
+    }
+    j.commit().expect("commit");
+    drop(j);
+    let end = HEADER + (0..10).map(|o| span(payload_for(o).len())).sum::<u64>();
+    let log = segment_file(tmp.path(), 0, "log");
+    let len = std::fs::metadata(&log).expect("stat").len();
+    let mut garbage = vec![0u8; (len - end) as usize];
+    common::Rng::new(99).fill(&mut garbage);
+    let f = OpenOptions::new().write(true).open(&log).expect("open");
+    f.write_all_at(&garbage, end).expect("garbage");
+    let j = Journal::open(tmp.path(), config).expect("recover");
+    let d = j.open_report().dropped.expect("dropped");
+    assert_eq!((d.from_offset, d.records, d.position), (10, 0, end), "{d}");
+    assert_eq!(j.next_offset(), 10);
+}
