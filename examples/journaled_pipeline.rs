@@ -89,9 +89,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         match (report.scanned, first_new) {
             (true, _) => "tail scanned (no clean shutdown)",
             (false, 0) => "new journal",
-            (false, _) => "clean shutdown, no scan",
+            (false, _) => "clean shutdown (the tail matched its marker)",
         }
     );
+    if let Some(dropped) = &report.dropped {
+        println!("recovery dropped: {dropped}");
+    }
 
     let (journaller, handle) = JournalHandler::new(journal, DepositCodec);
     let journaller = journaller.with_filter(|e: &Deposit| !e.replayed);
