@@ -383,7 +383,7 @@ where
     /// stream). [`StreamingBackoff::disabled`] makes it poll again at once after every batch.
     ///
     /// An interval above [`StreamingBackoff::MAX_INTERVAL`] is a
-    /// [`BuildError::InvalidStreamingInterval`]: pacing is meant to space polls by microseconds.
+    /// [`BuildError::InvalidStreamingInterval`].
     pub fn streaming_backoff(mut self, backoff: StreamingBackoff) -> Self {
         if backoff.interval() > StreamingBackoff::MAX_INTERVAL {
             self.error.get_or_insert(BuildError::InvalidStreamingInterval {

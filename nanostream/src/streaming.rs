@@ -62,10 +62,11 @@ pub struct StreamingBackoff {
 }
 
 impl StreamingBackoff {
-    /// The longest interval the [`Builder`](crate::Builder) accepts. Pacing spaces a consumer's
-    /// polls by microseconds; an interval of a second would only ever end when the stream
-    /// pauses.
-    pub const MAX_INTERVAL: Duration = Duration::from_secs(1);
+    /// The longest interval the [`Builder`](crate::Builder) accepts: an hour. Pacing spaces a
+    /// consumer's polls by microseconds, and a paced wait also ends as soon as the stream pauses,
+    /// so even an hour only means "poll when the producer stops"; a longer one (`Duration::MAX`,
+    /// seconds given as minutes) is taken for a mistake.
+    pub const MAX_INTERVAL: Duration = Duration::from_secs(3600);
 
     /// A back-off that polls at most once per `interval` while pacing, with the default
     /// thresholds (pacing starts after 8 polls in a row of 8 or more events).
