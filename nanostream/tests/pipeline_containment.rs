@@ -140,7 +140,10 @@ fn a_back_off_interval_above_the_maximum_is_a_build_error() {
             interval: Duration::MAX
         }
     );
-    assert!(error.to_string().contains("above the maximum of 3600s"), "{error}");
+    assert!(
+        error.to_string().contains("above the maximum of 3600s"),
+        "{error}"
+    );
 }
 
 #[test]
