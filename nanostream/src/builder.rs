@@ -379,8 +379,9 @@ where
     }
 
     /// Sets how the consumer added last paces its polls while events stream in faster than it
-    /// polls (default [`StreamingBackoff::default`]: at most one poll a microsecond during a
-    /// stream). [`StreamingBackoff::disabled`] makes it poll again at once after every batch.
+    /// polls. By default ([`StreamingBackoff::disabled`]) it polls again at once after every
+    /// batch, which adds no latency; [`StreamingBackoff::enabled`] paces its polls during a
+    /// stream, for throughput.
     ///
     /// An interval above [`StreamingBackoff::MAX_INTERVAL`] is a
     /// [`BuildError::InvalidStreamingInterval`].
