@@ -1,49 +1,10 @@
 //! [`SequenceBarrier`]: what a consumer waits on before it reads events.
 
-use crate::error::BuildError;
-use crate::sequence::{minimum_sequence, Sequence};
+use crate::sequence::DependentSequences;
 use crate::sequencer::PublishedSequence;
 use crate::sync::{self, Arc};
 use crate::wait_strategy::{WaitError, WaitStrategy};
 use crate::Alert;
-
-/// The sequences a consumer must wait for: the producer's cursor for a first-stage consumer, or
-/// the sequences of every upstream consumer (plus any extra sequence the user gated the stage
-/// on) for a later one.
-#[derive(Debug, Clone)]
-pub struct DependentSequences {
-    sequences: Box<[Arc<Sequence>]>,
-}
-
-impl DependentSequences {
-    /// Depends on `sequences`.
-    ///
-    /// Returns [`BuildError::NoDependencies`] when `sequences` is empty: a consumer must depend
-    /// on the producer's cursor or on consumers that do.
-    pub fn new(sequences: Vec<Arc<Sequence>>) -> Result<Self, BuildError> {
-        if sequences.is_empty() {
-            return Err(BuildError::NoDependencies);
-        }
-        Ok(Self {
-            sequences: sequences.into_boxed_slice(),
-        })
-    }
-
-    /// The minimum of the dependent sequences: the highest sequence every one of them has
-    /// reached.
-    #[inline(always)]
-    pub fn get(&self) -> i64 {
-        if let [only] = &*self.sequences {
-            return only.get();
-        }
-        minimum_sequence(&self.sequences, i64::MAX)
-    }
-
-    /// The sequences depended on.
-    pub fn sequences(&self) -> &[Arc<Sequence>] {
-        &self.sequences
-    }
-}
 
 /// Coordinates a consumer with the producer and with the consumers it depends on.
 ///
@@ -157,7 +118,7 @@ impl<W, P: Clone> Clone for SequenceBarrier<W, P> {
 impl<W, P> std::fmt::Debug for SequenceBarrier<W, P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SequenceBarrier")
-            .field("dependents", &self.dependents.sequences.len())
+            .field("dependents", &self.dependents.sequences().len())
             .finish()
     }
 }

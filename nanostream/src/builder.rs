@@ -3,7 +3,8 @@
 use std::sync::atomic::AtomicBool;
 
 use crate::affinity;
-use crate::barrier::{DependentSequences, SequenceBarrier};
+use crate::barrier::SequenceBarrier;
+use crate::sequence::DependentSequences;
 use crate::error::BuildError;
 use crate::external_sequence::ExternalSequence;
 use crate::handler::{Access, EventHandler, EventHandlerMut, PanicPolicy, Reads, Writes};

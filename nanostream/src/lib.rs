@@ -90,13 +90,13 @@ mod processor;
 mod producer;
 mod ring_buffer;
 mod sequence;
-pub mod sequencer;
+mod sequencer;
 mod streaming;
 mod sync;
-pub mod wait_strategy;
+mod wait_strategy;
 
 pub use alert::Alert;
-pub use barrier::{DependentSequences, SequenceBarrier};
+pub use barrier::SequenceBarrier;
 pub use builder::{build_multi_producer, build_single_producer, Builder, Multi, ProducerKind, Single};
 pub use error::{BuildError, ClaimError, PublishError, ShutdownError, TryPublishError};
 pub use external_sequence::ExternalSequence;
@@ -106,7 +106,7 @@ pub use poller::{EventGuard, EventPoller, PollError, PolledEvents};
 pub use processor::BatchEventProcessor;
 pub use producer::{BatchIter, MultiEventPoller, MultiProducer, Producer, Publisher, SingleProducer};
 pub use ring_buffer::RingBuffer;
-pub use sequence::Sequence;
+pub use sequence::{DependentSequences, Sequence};
 pub use sequencer::{
     AvailabilityBuffer, MultiProducerSequencer, PublishedSequence, SingleProducerSequencer, SinglePublished,
 };

@@ -1,8 +1,10 @@
-//! [`Sequence`]: the cache-padded counter every producer and consumer publishes its progress in.
+//! [`Sequence`]: the cache-padded counter every producer and consumer publishes its progress in,
+//! and [`DependentSequences`], the sequences a consumer waits for.
 
 use crossbeam_utils::CachePadded;
 
-use crate::sync::{AtomicI64, Ordering};
+use crate::error::BuildError;
+use crate::sync::{AtomicI64, Arc, Ordering};
 
 /// A cache-padded atomic `i64` counter.
 ///
@@ -106,3 +108,41 @@ pub(crate) fn minimum_sequence(sequences: &[crate::sync::Arc<Sequence>], default
     }
     min
 }
+/// The sequences a consumer must wait for: the producer's cursor for a first-stage consumer, or
+/// the sequences of every upstream consumer (plus any extra sequence the user gated the stage
+/// on) for a later one.
+#[derive(Debug, Clone)]
+pub struct DependentSequences {
+    sequences: Box<[Arc<Sequence>]>,
+}
+
+impl DependentSequences {
+    /// Depends on `sequences`.
+    ///
+    /// Returns [`BuildError::NoDependencies`] when `sequences` is empty: a consumer must depend
+    /// on the producer's cursor or on consumers that do.
+    pub fn new(sequences: Vec<Arc<Sequence>>) -> Result<Self, BuildError> {
+        if sequences.is_empty() {
+            return Err(BuildError::NoDependencies);
+        }
+        Ok(Self {
+            sequences: sequences.into_boxed_slice(),
+        })
+    }
+
+    /// The minimum of the dependent sequences: the highest sequence every one of them has
+    /// reached.
+    #[inline(always)]
+    pub fn get(&self) -> i64 {
+        if let [only] = &*self.sequences {
+            return only.get();
+        }
+        minimum_sequence(&self.sequences, i64::MAX)
+    }
+
+    /// The sequences depended on.
+    pub fn sequences(&self) -> &[Arc<Sequence>] {
+        &self.sequences
+    }
+}
+

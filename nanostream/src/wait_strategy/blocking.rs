@@ -3,7 +3,7 @@
 use crossbeam_utils::CachePadded;
 
 use super::{SpinThenYield, WaitError, WaitStrategy};
-use crate::barrier::DependentSequences;
+use crate::sequence::DependentSequences;
 use crate::sync::{fence, AtomicUsize, Condvar, Mutex, Ordering};
 use crate::Alert;
 

@@ -1,7 +1,7 @@
 //! [`BusySpinWaitStrategy`]: spin on the sequence with a spin-loop hint.
 
 use super::{WaitError, WaitStrategy};
-use crate::barrier::DependentSequences;
+use crate::sequence::DependentSequences;
 use crate::sync;
 use crate::Alert;
 

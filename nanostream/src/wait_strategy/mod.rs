@@ -1,18 +1,5 @@
-//! Wait strategies: how a consumer waits for the sequence it needs.
-//!
-//! | strategy | waits by | latency | CPU while idle |
-//! |---|---|---|---|
-//! | [`BusySpinWaitStrategy`] | spinning with a spin-loop hint | lowest | a whole core |
-//! | [`YieldingWaitStrategy`] | spinning, then `yield_now` | low | high (gives way to others) |
-//! | [`SleepingWaitStrategy`] | spinning, yielding, then short sleeps | medium | low |
-//! | [`BlockingWaitStrategy`] | a mutex and condition variable | higher | none |
-//! | [`TimeoutBlockingWaitStrategy`] | as blocking, with a timeout that calls `on_timeout` | higher | none |
-//! | [`PhasedBackoffWaitStrategy`] | spinning, then yielding, then blocking | adaptive | none once blocked |
-//!
-//! Busy-spin and yielding need a core per consumer: with more spinning threads than cores they
-//! starve each other. Pin them (see [`Builder::pin_at_core`](crate::Builder::pin_at_core)).
-//!
-//! Implement [`WaitStrategy`] for a strategy of your own.
+//! Wait strategies: how a consumer waits for the sequence it needs. The strategies are listed in
+//! [`WaitStrategy`]'s docs; each has a file of its own.
 
 mod backoff;
 mod blocking;
@@ -30,7 +17,7 @@ pub use sleeping::SleepingWaitStrategy;
 pub use timeout_blocking::TimeoutBlockingWaitStrategy;
 pub use yielding::YieldingWaitStrategy;
 
-use crate::barrier::DependentSequences;
+use crate::sequence::DependentSequences;
 use crate::Alert;
 
 /// Why a wait ended without the sequence being available.
@@ -45,12 +32,29 @@ pub enum WaitError {
 
 /// How a consumer waits until the sequences it depends on reach the one it needs.
 ///
-/// A strategy is shared by every producer and consumer of a pipeline.
+/// A strategy is shared by every producer and consumer of a pipeline. The ones NanoStream has:
+///
+/// | strategy | waits by | latency | CPU while idle |
+/// |---|---|---|---|
+/// | [`BusySpinWaitStrategy`] | spinning with a spin-loop hint | lowest | a whole core |
+/// | [`YieldingWaitStrategy`] | spinning, then `yield_now` | low | high (gives way to others) |
+/// | [`SleepingWaitStrategy`] | spinning, yielding, then short sleeps | medium | low |
+/// | [`BlockingWaitStrategy`] | a mutex and condition variable | higher | none |
+/// | [`TimeoutBlockingWaitStrategy`] | as blocking, with a timeout that calls `on_timeout` | higher | none |
+/// | [`PhasedBackoffWaitStrategy`] | spinning, then yielding, then blocking | adaptive | none once blocked |
+///
+/// Busy-spin and yielding need a core per consumer: with more spinning threads than cores they
+/// starve each other. Pin them (see [`Builder::pin_at_core`](crate::Builder::pin_at_core)).
+///
+/// Or implement it for a strategy of your own:
 ///
 /// - [`wait_for`](Self::wait_for) returns the minimum of `dependents` once it is at least
 ///   `sequence` (it may be higher: the consumer then processes everything up to it as one
 ///   batch), or an error when `alert` is raised or a timeout passes. It must check `alert` while
-///   it waits and return [`WaitError::Alerted`] soon after it is raised.
+///   it waits and return [`WaitError::Alerted`] soon after it is raised. The barrier reads the
+///   dependents again after it returns and does not rely on the number for safety: a wrong one
+///   cannot make a consumer read an event that is not ready, and returning early only makes the
+///   consumer wait again. A panic in it halts the pipeline.
 /// - [`signal`](Self::signal) is called by producers after each publish and by processors after
 ///   each batch. Strategies that park threads wake them here; it should cost nothing when no
 ///   one is parked.

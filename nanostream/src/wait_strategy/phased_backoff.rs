@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use super::{BlockingWaitStrategy, WaitError, WaitStrategy};
-use crate::barrier::DependentSequences;
+use crate::sequence::DependentSequences;
 use crate::sync;
 use crate::Alert;
 

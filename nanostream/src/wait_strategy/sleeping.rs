@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::{WaitError, WaitStrategy};
-use crate::barrier::DependentSequences;
+use crate::sequence::DependentSequences;
 use crate::sync;
 use crate::Alert;
 

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::{BlockingWaitStrategy, WaitError, WaitStrategy};
-use crate::barrier::DependentSequences;
+use crate::sequence::DependentSequences;
 use crate::Alert;
 
 /// Blocks like [`BlockingWaitStrategy`], but gives up after `timeout`: the processor then calls

@@ -1,7 +1,7 @@
 //! [`YieldingWaitStrategy`]: spin a little, then yield the core on every turn.
 
 use super::{WaitError, WaitStrategy};
-use crate::barrier::DependentSequences;
+use crate::sequence::DependentSequences;
 use crate::sync;
 use crate::Alert;
 
