@@ -4,20 +4,19 @@ use std::sync::atomic::AtomicBool;
 
 use crate::affinity;
 use crate::barrier::SequenceBarrier;
-use crate::sequence::DependentSequences;
 use crate::error::BuildError;
 use crate::external_sequence::ExternalSequence;
 use crate::handler::{Access, EventHandler, EventHandlerMut, PanicPolicy, Reads, Writes};
 use crate::monitor::PipelineMonitor;
-use crate::pipeline::{ConsumerInfo, Pipeline};
+use crate::pipeline::{ConsumerInfo, Pipeline, ThreadBody};
 use crate::poller::EventPoller;
-use crate::processor::{BatchEventProcessor, Failure, ProcessorSettings};
+use crate::processor::{BatchEventProcessor, ProcessorSettings, StreamingBackoff};
 use crate::producer::{MultiProducer, SingleProducer};
+use crate::sequence::DependentSequences;
 use crate::sequence::Sequence;
 use crate::sequencer::{
     AvailabilityBuffer, MultiProducerSequencer, PublishedSequence, SingleProducerSequencer, SinglePublished,
 };
-use crate::streaming::StreamingBackoff;
 use crate::sync::Arc;
 use crate::{Alert, RingBuffer, WaitStrategy};
 
@@ -107,7 +106,6 @@ mod sealed {
     impl Sealed for super::Multi {}
 }
 
-type ThreadBody = Box<dyn FnOnce() -> Result<(), Failure> + Send>;
 type StartProcessor<E, W, P> = Box<dyn FnOnce(Parts<E, W, P>) -> ThreadBody>;
 
 /// What a processor is made from at `build`.
@@ -390,6 +388,7 @@ where
         if backoff.interval() > StreamingBackoff::MAX_INTERVAL {
             self.error.get_or_insert(BuildError::InvalidStreamingInterval {
                 interval: backoff.interval(),
+                max: StreamingBackoff::MAX_INTERVAL,
             });
         }
         self.set_processor_option("streaming_backoff", |o| o.streaming_backoff = Some(backoff));
@@ -599,7 +598,7 @@ where
             alert,
             wait_strategy: self.wait_strategy.clone(),
         };
-        start_threads(&mut pipeline, to_start, &allowed)?;
+        pipeline.start_threads(to_start, &allowed)?;
         let monitor = PipelineMonitor::new(cursor, consumers, gating.clone(), self.size as i64);
         Ok(Assembled {
             ring,
@@ -619,68 +618,6 @@ struct Assembled<E, W: WaitStrategy, P: PublishedSequence> {
     pipeline: Pipeline<W>,
     pollers: Vec<EventPoller<E, W, P>>,
     monitor: PipelineMonitor,
-}
-
-/// Spawns each processor thread, pins it, and waits until every pinned thread has reported
-/// that the kernel accepted its core. On any failure the started threads are halted and joined.
-fn start_threads<W: WaitStrategy>(
-    pipeline: &mut Pipeline<W>,
-    to_start: Vec<(String, Option<usize>, ThreadBody)>,
-    allowed: &[usize],
-) -> Result<(), BuildError> {
-    let (report, reports) = std::sync::mpsc::channel::<Result<(), (String, usize)>>();
-    let mut failure = None;
-    for (name, core, body) in to_start {
-        let report = report.clone();
-        let thread_name = name.clone();
-        let spawned = std::thread::Builder::new().name(name.clone()).spawn(move || {
-            if let Some(core) = core {
-                if !affinity::pin_current_thread(core) {
-                    let _ = report.send(Err((thread_name, core)));
-                    return Ok(());
-                }
-            }
-            let _ = report.send(Ok(()));
-            drop(report);
-            body()
-        });
-        match spawned {
-            Ok(handle) => pipeline.threads.push((name, handle)),
-            Err(e) => {
-                failure = Some(BuildError::Spawn {
-                    thread: name,
-                    reason: e.to_string(),
-                });
-                break;
-            }
-        }
-    }
-    drop(report);
-    for _ in 0..pipeline.threads.len() {
-        match reports.recv() {
-            Ok(Ok(())) => {}
-            Ok(Err((thread, core))) => {
-                failure.get_or_insert(BuildError::InvalidCore {
-                    core,
-                    thread,
-                    available: allowed.to_vec(),
-                });
-            }
-            Err(_) => break,
-        }
-    }
-    match failure {
-        None => Ok(()),
-        Some(error) => {
-            let threads = std::mem::take(&mut pipeline.threads);
-            pipeline.alert.raise();
-            pipeline.wait_strategy.signal_all();
-            for (_, thread) in threads {
-                let _ = thread.join();
-            }
-            Err(error)
-        }
-    }
 }
 
 impl<E, W> Builder<E, W, Single>

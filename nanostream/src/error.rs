@@ -54,6 +54,8 @@ pub enum BuildError {
     InvalidStreamingInterval {
         /// The interval that was asked for.
         interval: Duration,
+        /// The longest interval accepted.
+        max: Duration,
     },
     /// A handler option (core, batch size, panic policy, streaming back-off) was set for an
     /// event poller, which runs on the caller's thread.
@@ -108,10 +110,9 @@ impl fmt::Display for BuildError {
             ),
             BuildError::Spawn { thread, reason } => write!(f, "cannot start thread '{thread}': {reason}"),
             BuildError::InvalidBatchSize => write!(f, "max_batch_size must be at least 1"),
-            BuildError::InvalidStreamingInterval { interval } => write!(
+            BuildError::InvalidStreamingInterval { interval, max } => write!(
                 f,
-                "a streaming back-off interval of {interval:?} is above the maximum of {:?}",
-                crate::StreamingBackoff::MAX_INTERVAL
+                "a streaming back-off interval of {interval:?} is above the maximum of {max:?}"
             ),
             BuildError::OptionNotForPoller { option, poller } => write!(
                 f,

@@ -91,7 +91,6 @@ mod producer;
 mod ring_buffer;
 mod sequence;
 mod sequencer;
-mod streaming;
 mod sync;
 mod wait_strategy;
 
@@ -104,13 +103,13 @@ pub use handler::{EventHandler, EventHandlerMut, PanicPolicy};
 pub use monitor::{ConsumerStatus, PipelineMonitor};
 pub use poller::{EventGuard, EventPoller, PollError, PolledEvents};
 pub use processor::BatchEventProcessor;
+pub use processor::StreamingBackoff;
 pub use producer::{BatchIter, MultiEventPoller, MultiProducer, Producer, Publisher, SingleProducer};
 pub use ring_buffer::RingBuffer;
 pub use sequence::{DependentSequences, Sequence};
 pub use sequencer::{
     AvailabilityBuffer, MultiProducerSequencer, PublishedSequence, SingleProducerSequencer, SinglePublished,
 };
-pub use streaming::StreamingBackoff;
 pub use wait_strategy::{
     BlockingWaitStrategy, BusySpinWaitStrategy, PhasedBackoffWaitStrategy, SleepingWaitStrategy,
     TimeoutBlockingWaitStrategy, WaitError, WaitStrategy, YieldingWaitStrategy,

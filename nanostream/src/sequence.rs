@@ -4,7 +4,7 @@
 use crossbeam_utils::CachePadded;
 
 use crate::error::BuildError;
-use crate::sync::{AtomicI64, Arc, Ordering};
+use crate::sync::{Arc, AtomicI64, Ordering};
 
 /// A cache-padded atomic `i64` counter.
 ///
@@ -145,4 +145,3 @@ impl DependentSequences {
         &self.sequences
     }
 }
-

@@ -137,7 +137,8 @@ fn a_back_off_interval_above_the_maximum_is_a_build_error() {
     assert_eq!(
         error,
         BuildError::InvalidStreamingInterval {
-            interval: Duration::MAX
+            interval: Duration::MAX,
+            max: StreamingBackoff::MAX_INTERVAL,
         }
     );
     assert!(

@@ -1,4 +1,9 @@
-//! The running pipeline: its consumer threads, and how it shuts down or halts.
+//! The running pipeline: its consumer threads, how they start ([`startup`]), and how it shuts
+//! down or halts.
+
+mod startup;
+
+pub(crate) use startup::ThreadBody;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;

@@ -1,4 +1,7 @@
-//! [`BatchEventProcessor`]: the loop that runs one handler on its own thread.
+//! [`BatchEventProcessor`]: the loop that runs one handler on its own thread, and
+//! [`StreamingBackoff`] ([`streaming`]), how that loop paces its polls during a stream.
+
+mod streaming;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -6,10 +9,11 @@ use crate::barrier::SequenceBarrier;
 use crate::handler::{Access, PanicPolicy};
 use crate::sequence::Sequence;
 use crate::sequencer::PublishedSequence;
-use crate::streaming::{Pacer, StreamingBackoff};
 use crate::sync::Arc;
 use crate::wait_strategy::{WaitError, WaitStrategy};
 use crate::RingBuffer;
+use streaming::Pacer;
+pub use streaming::StreamingBackoff;
 
 /// Runs one handler over the ring: waits on its barrier, hands the handler every available event
 /// as one batch (up to an optional maximum), then publishes its own sequence once per batch.
