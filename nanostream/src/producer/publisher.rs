@@ -5,8 +5,7 @@ use super::sealed::{Claim, Token};
 use super::SingleProducer;
 use crate::error::ClaimError;
 use crate::ring_buffer::RingView;
-use crate::sequence::Sequence;
-use crate::sequencer::{ClaimContext, Claims};
+use crate::sequencer::{ClaimContext, Claims, Publish};
 use crate::WaitStrategy;
 
 /// A publishing session on a [`SingleProducer`]: borrow one for a loop of publishes, and each
@@ -54,8 +53,7 @@ pub struct Publisher<'a, E, W: WaitStrategy> {
     /// The producer's claim state, handed back on drop and around the slow path.
     claims: &'a mut Claims,
     context: ClaimContext<'a>,
-    cursor: &'a Sequence,
-    wait_strategy: &'a W,
+    publish: Publish<'a, W>,
     slots: RingView<'a, E>,
     /// The last claimed sequence.
     next: i64,
@@ -73,8 +71,7 @@ impl<E, W: WaitStrategy> SingleProducer<E, W> {
         Publisher {
             claims: parts.claims,
             context: parts.context,
-            cursor: parts.cursor,
-            wait_strategy: parts.wait_strategy,
+            publish: parts.publish,
             slots: ring.view(),
             next,
             limit,
@@ -105,11 +102,7 @@ impl<E, W: WaitStrategy> Publisher<'_, E, W> {
     /// pipeline runs. Returns the claim's highest sequence.
     #[inline(always)]
     fn claim_fast(&mut self, n: i64) -> Option<i64> {
-        if Claims::fits(n, self.next, self.limit, self.context.alert) {
-            self.next += n;
-            return Some(self.next);
-        }
-        None
+        Claims::claim_fast(&mut self.next, self.limit, n, self.context.alert)
     }
 }
 
@@ -134,8 +127,7 @@ impl<E, W: WaitStrategy> Claim<E> for Publisher<'_, E, W> {
     }
     #[inline(always)]
     fn commit(&self, _low: i64, high: i64, _: Token) {
-        self.cursor.set(high);
-        self.wait_strategy.signal();
+        self.publish.publish(high);
     }
 }
 

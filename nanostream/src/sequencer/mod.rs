@@ -15,7 +15,7 @@ mod single;
 pub use availability::AvailabilityBuffer;
 pub use multi::MultiProducerSequencer;
 pub use single::SingleProducerSequencer;
-pub(crate) use single::{ClaimContext, Claims};
+pub(crate) use single::{ClaimContext, Claims, Publish};
 
 use crate::error::ClaimError;
 use crate::sequence::{minimum_sequence, Sequence};

@@ -72,8 +72,32 @@ pub(crate) struct ClaimContext<'a> {
 pub(crate) struct SessionParts<'a, W> {
     pub(crate) claims: &'a mut Claims,
     pub(crate) context: ClaimContext<'a>,
-    pub(crate) cursor: &'a Sequence,
-    pub(crate) wait_strategy: &'a W,
+    pub(crate) publish: Publish<'a, W>,
+}
+
+/// How a single producer publishes: the cursor and the wait strategy to signal. The one
+/// implementation of a publish, for the sequencer and for a session.
+pub(crate) struct Publish<'a, W> {
+    cursor: &'a Sequence,
+    wait_strategy: &'a W,
+}
+
+impl<W> Clone for Publish<'_, W> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<W> Copy for Publish<'_, W> {}
+
+impl<W: WaitStrategy> Publish<'_, W> {
+    /// Publishes `sequence` and everything claimed before it: one `Release` store of the
+    /// cursor, then the wait strategy's signal (a no-op unless a consumer is parked).
+    #[inline(always)]
+    pub(crate) fn publish(self, sequence: i64) {
+        self.cursor.set(sequence);
+        self.wait_strategy.signal();
+    }
 }
 
 impl Claims {
@@ -86,6 +110,18 @@ impl Claims {
     #[inline(always)]
     pub(crate) fn fits(n: i64, current: i64, limit: i64, alert: &Alert) -> bool {
         n >= 1 && n <= limit - current && !alert.is_raised()
+    }
+
+    /// The fast path of a claim of `n` after `*next` (the last claimed sequence): when it
+    /// [`fits`](Self::fits), advances `*next` and returns the claim's highest sequence. The one
+    /// implementation, for the sequencer's own state and for a session's copy of it in locals.
+    #[inline(always)]
+    pub(crate) fn claim_fast(next: &mut i64, limit: i64, n: i64, alert: &Alert) -> Option<i64> {
+        if Self::fits(n, *next, limit, alert) {
+            *next += n;
+            return Some(*next);
+        }
+        None
     }
 
     /// The claim when the cached gating position does not prove there is room (or the claim
@@ -268,6 +304,17 @@ impl<W: WaitStrategy> SingleProducerSequencer<W> {
                 cursor: &self.cursor,
                 alert: &self.alert,
             },
+            publish: Publish {
+                cursor: &self.cursor,
+                wait_strategy: &self.wait_strategy,
+            },
+        }
+    }
+
+    /// The cursor and wait strategy a publish uses.
+    #[inline(always)]
+    fn publish_parts(&self) -> Publish<'_, W> {
+        Publish {
             cursor: &self.cursor,
             wait_strategy: &self.wait_strategy,
         }
@@ -301,13 +348,11 @@ impl<W: WaitStrategy> SingleProducerSequencer<W> {
     pub fn next_n(&mut self, n: i64) -> Result<i64, ClaimError> {
         // Only the slow path reads the size and the gating sequences: the fast path does not
         // even gather them into a context, which measurably slows a loop of single publishes.
-        let current = self.claims.next_value;
-        if Claims::fits(n, current, self.claims.claim_limit, &self.alert) {
-            let next = current + n;
-            self.claims.next_value = next;
-            return Ok(next);
+        let limit = self.claims.claim_limit;
+        match Claims::claim_fast(&mut self.claims.next_value, limit, n, &self.alert) {
+            Some(high) => Ok(high),
+            None => self.next_n_slow(n),
         }
-        self.next_n_slow(n)
     }
 
     #[cold]
@@ -350,8 +395,7 @@ impl<W: WaitStrategy> SingleProducerSequencer<W> {
     /// Publishes `sequence` (and, the producer being alone, everything claimed before it).
     #[inline(always)]
     pub fn publish(&self, sequence: i64) {
-        self.cursor.set(sequence);
-        self.wait_strategy.signal();
+        self.publish_parts().publish(sequence);
     }
 
     /// Publishes `low..=high`.
