@@ -1,6 +1,6 @@
 //! [`Builder`]: declare the consumer graph of a pipeline, then start it.
 
-use std::sync::atomic::AtomicBool;
+use crate::sync::AtomicBool;
 
 use crate::affinity;
 use crate::barrier::SequenceBarrier;

@@ -1,6 +1,6 @@
 //! [`EventPoller`]: a pull-based consumer on a thread the user owns.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use crate::sync::{AtomicBool, Ordering};
 
 use crate::barrier::SequenceBarrier;
 use crate::sequence::Sequence;
@@ -232,11 +232,28 @@ impl<'g, E, W: WaitStrategy> IntoIterator for &'g EventGuard<'_, E, W> {
     }
 }
 
+impl<E, W: WaitStrategy> std::fmt::Debug for EventGuard<'_, E, W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventGuard")
+            .field("sequences", &(self.low..=self.high))
+            .finish()
+    }
+}
+
 /// The events of an [`EventGuard`], borrowed from it.
 pub struct PolledEvents<'g, E> {
     ring: &'g RingBuffer<E>,
     next: i64,
     high: i64,
+}
+
+impl<E> std::fmt::Debug for PolledEvents<'_, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolledEvents")
+            .field("next", &self.next)
+            .field("high", &self.high)
+            .finish()
+    }
 }
 
 impl<'g, E> Iterator for PolledEvents<'g, E> {

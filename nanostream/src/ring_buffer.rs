@@ -134,6 +134,14 @@ impl<'a, E> RingView<'a, E> {
     }
 }
 
+impl<E> std::fmt::Debug for RingView<'_, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RingView")
+            .field("size", &self.slots.len())
+            .finish()
+    }
+}
+
 impl<E> std::fmt::Debug for RingBuffer<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RingBuffer").field("size", &self.size()).finish()

@@ -3,6 +3,8 @@
 //! contiguous claims that never lap the consumer, refuses every invalid size before any
 //! arithmetic, and never moves its cursor backwards.
 
+#![cfg(not(loom))]
+
 use std::sync::Arc;
 
 use nanostream::{

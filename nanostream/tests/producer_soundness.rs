@@ -2,6 +2,8 @@
 //! `Publisher` session, batch sizes up to `usize::MAX`, constructors given sizes that cannot be
 //! rings, and the capacity a multi-producer ring reports while producers wait for space.
 
+#![cfg(not(loom))]
+
 mod common;
 
 use std::sync::{Arc, Mutex};

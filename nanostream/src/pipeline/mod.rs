@@ -5,7 +5,7 @@ mod startup;
 
 pub(crate) use startup::ThreadBody;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use crate::sync::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 

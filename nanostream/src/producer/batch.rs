@@ -58,3 +58,13 @@ impl<'a, E> Iterator for BatchIter<'a, E> {
 }
 
 impl<E> ExactSizeIterator for BatchIter<'_, E> {}
+
+impl<E> std::fmt::Debug for BatchIter<'_, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchIter")
+            .field("first", &self.first)
+            .field("next", &self.next)
+            .field("high", &self.high)
+            .finish()
+    }
+}

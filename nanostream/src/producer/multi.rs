@@ -1,6 +1,6 @@
 //! [`MultiProducer`]: the cloneable handle of a pipeline with several publishing threads.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use crate::sync::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
