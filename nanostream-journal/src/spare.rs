@@ -11,13 +11,14 @@
 //! write-protected again, so its next write faults anyway. The syncing policies sync the new
 //! segment at rotation, so prefaulting would cost them a segment of zeros and save nothing.
 
-use std::fs::File;
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
 use crate::error::{Error, IoContext, Result};
+use crate::fs::{create_preallocated, sync_dir};
 use crate::mapping::Mapping;
-use crate::segment::create_preallocated;
+use crate::segment::{segment_path, SegmentHeader, LOG_EXT};
 
 /// Name of the spare segment file.
 pub(crate) const SPARE_FILE: &str = "next-segment.spare";
@@ -73,4 +74,34 @@ impl Preparing {
             Err(_) => Err(None),
         }
     }
+}
+
+/// Turns a prepared spare into segment `base`: writes its header and renames it to `<base>.log`.
+///
+/// With `durable`, the header (and the preallocation) is fdatasynced before the rename and the
+/// directory fsynced after it, so the segment is named, listed and has a valid header on disk
+/// before anything is appended to it. Without (`Durability::Never`), both are left to the next
+/// [`Journal::sync`](crate::Journal::sync) or close: no fsync touches the prefaulted pages, and
+/// a power loss can leave the newest segment named but with a header that never reached the disk
+/// (recovery drops such a segment: see
+/// [`header_never_written`](crate::segment::header_never_written)).
+pub(crate) fn install(dir: &Path, base: u64, spare: &mut Spare, durable: bool) -> Result<SegmentHeader> {
+    let header = SegmentHeader::new(base, spare.map.len() as u64);
+    spare.map.write(0, &header.encode());
+    if durable {
+        spare.file.sync_data().map_err(|source| Error::Sync {
+            path: spare.path.clone(),
+            source,
+        })?;
+    }
+    let path = segment_path(dir, base, LOG_EXT);
+    fs::rename(&spare.path, &path).at(&path)?;
+    spare.path = path;
+    if durable {
+        sync_dir(dir).map_err(|source| Error::Sync {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    Ok(header)
 }

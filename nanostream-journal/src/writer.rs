@@ -59,10 +59,10 @@ impl Active {
         Self::empty(dir, path, file, map, header, config)
     }
 
-    /// Makes a prepared spare segment `base` (see [`segment::install`]).
+    /// Makes a prepared spare segment `base` (see [`spare::install`]).
     fn from_spare(dir: &Path, base: u64, mut spare: Spare, config: &JournalConfig) -> Result<Self> {
         let durable = config.durability != Durability::Never;
-        let header = segment::install(dir, base, &mut spare, durable)?;
+        let header = spare::install(dir, base, &mut spare, durable)?;
         Self::empty(dir, spare.path, spare.file, spare.map, header, config)
     }
 
