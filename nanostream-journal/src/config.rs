@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use crate::durability::Durability;
 use crate::error::{Error, Result};
-use crate::policy::Durability;
 use crate::record::{record_span, SEAL_LEN};
 use crate::retention::Retention;
 use crate::segment::SEGMENT_HEADER_LEN;

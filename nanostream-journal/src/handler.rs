@@ -10,7 +10,7 @@ use parking_lot::Mutex;
 use crate::codec::Codec;
 use crate::error::Error;
 use crate::segment::now_ns;
-use crate::sync::{SyncFailure, SyncShared};
+use crate::syncer::{SyncFailure, Syncer};
 use crate::writer::Journal;
 
 /// An [`EventHandler`] that encodes each event with a [`Codec`] and appends it to a [`Journal`].
@@ -84,7 +84,7 @@ impl<E, C: std::fmt::Debug> std::fmt::Debug for JournalHandler<E, C> {
 #[derive(Debug, Clone)]
 pub struct JournalHandle {
     watermark: ExternalSequence,
-    shared: Arc<SyncShared>,
+    syncer: Arc<Syncer>,
     error: Arc<Mutex<Option<Arc<Error>>>>,
     dir: PathBuf,
 }
@@ -99,7 +99,7 @@ impl JournalHandle {
 
     /// Every journal offset below this is durable.
     pub fn durable_next_offset(&self) -> u64 {
-        self.shared.durable_next()
+        self.syncer.durable_next()
     }
 
     /// The error that stopped the handler, if any.
@@ -109,7 +109,7 @@ impl JournalHandle {
 
     /// The first failed fsync (also when the background syncer hit it), with the OS error.
     pub fn sync_failure(&self) -> Option<Arc<SyncFailure>> {
-        self.shared.failure()
+        self.syncer.failure()
     }
 
     /// The journal directory.
@@ -129,7 +129,7 @@ impl<E, C: Codec<E>> JournalHandler<E, C> {
         let error = Arc::new(Mutex::new(None));
         let handle = JournalHandle {
             watermark,
-            shared: Arc::clone(journal.shared()),
+            syncer: Arc::clone(journal.syncer()),
             error: Arc::clone(&error),
             dir: journal.dir().to_path_buf(),
         };

@@ -62,6 +62,7 @@
 mod clean;
 mod codec;
 mod config;
+mod durability;
 mod error;
 mod fs;
 mod handler;
@@ -70,7 +71,6 @@ mod inspect;
 mod lock;
 mod mapping;
 mod meta;
-mod policy;
 mod reader;
 mod record;
 mod recovery;
@@ -79,22 +79,22 @@ mod report;
 mod retention;
 mod segment;
 mod spare;
-mod sync;
+mod syncer;
 mod writer;
 
 pub use codec::{BytesCodec, Codec, DecodeError};
 pub use config::JournalConfig;
+pub use durability::Durability;
 pub use error::{Error, Result};
 pub use handler::{JournalHandle, JournalHandler};
 pub use inspect::{inspect, SegmentInfo};
-pub use policy::Durability;
 pub use reader::{JournalReader, Record};
 pub use record::RECORD_HEADER_LEN;
 pub use replay::replay_into;
 pub use report::{Dropped, OpenReport};
 pub use retention::Retention;
 pub use segment::SEGMENT_HEADER_LEN;
-pub use sync::SyncFailure;
+pub use syncer::SyncFailure;
 pub use writer::Journal;
 
 /// The Rust code blocks of the crate's README, compiled and run as doc tests.
