@@ -86,7 +86,7 @@ pub use codec::{BytesCodec, Codec, DecodeError};
 pub use config::JournalConfig;
 pub use durability::Durability;
 pub use error::{Error, Result};
-pub use handler::{JournalHandle, JournalHandler};
+pub use handler::{JournalHandler, JournalStatus};
 pub use inspect::{inspect, SegmentInfo};
 pub use reader::{JournalReader, Record};
 pub use record::RECORD_HEADER_LEN;

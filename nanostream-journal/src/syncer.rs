@@ -1,5 +1,5 @@
 //! [`Syncer`]: syncs the segment being appended to and keeps the durable watermarks; shared by
-//! the writer, the background sync thread and the handler's [`JournalHandle`](crate::JournalHandle).
+//! the writer, the background sync thread and the handler's [`JournalStatus`](crate::JournalStatus).
 //!
 //! The writer publishes `appended_next` (every offset below it is written) and a user `mark`
 //! (e.g. the ring-buffer sequence of the last event handed to the journal) after each append.
