@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
-use crate::durability::Durability;
 use crate::error::{Error, Result};
-use crate::record::{record_span, SEAL_LEN};
-use crate::retention::Retention;
-use crate::segment::SEGMENT_HEADER_LEN;
+use crate::format::record::{record_span, SEAL_LEN};
+use crate::format::segment::SEGMENT_HEADER_LEN;
+use crate::write::durability::Durability;
+use crate::write::retention::Retention;
 
 /// How a journal is opened and run. Built with chained setters from [`JournalConfig::new`].
 #[derive(Debug, Clone)]

@@ -9,9 +9,9 @@ use parking_lot::Mutex;
 
 use crate::codec::Codec;
 use crate::error::Error;
-use crate::segment::now_ns;
-use crate::syncer::{SyncFailure, Syncer};
-use crate::writer::Journal;
+use crate::format::segment::now_ns;
+use crate::write::journal::Journal;
+use crate::write::syncer::{SyncFailure, Syncer};
 
 /// An [`EventHandler`] that encodes each event with a [`Codec`] and appends it to a [`Journal`].
 ///

@@ -59,43 +59,31 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
-mod clean;
 mod codec;
 mod config;
-mod durability;
 mod error;
+mod format;
 mod fs;
 mod handler;
-mod index;
-mod inspect;
-mod lock;
 mod mapping;
-mod meta;
-mod reader;
-mod record;
-mod recovery;
-mod replay;
-mod report;
-mod retention;
-mod segment;
-mod spare;
-mod syncer;
-mod writer;
+mod read;
+mod recover;
+mod write;
 
 pub use codec::{BytesCodec, Codec, DecodeError};
 pub use config::JournalConfig;
-pub use durability::Durability;
 pub use error::{Error, Result};
+pub use format::record::RECORD_HEADER_LEN;
+pub use format::segment::SEGMENT_HEADER_LEN;
 pub use handler::{JournalHandler, JournalStatus};
-pub use inspect::{inspect, SegmentInfo};
-pub use reader::{JournalReader, Record};
-pub use record::RECORD_HEADER_LEN;
-pub use replay::replay_into;
-pub use report::{Dropped, OpenReport};
-pub use retention::Retention;
-pub use segment::SEGMENT_HEADER_LEN;
-pub use syncer::SyncFailure;
-pub use writer::Journal;
+pub use read::inspect::{inspect, SegmentInfo};
+pub use read::reader::{JournalReader, Record};
+pub use read::replay::replay_into;
+pub use recover::report::{Dropped, OpenReport};
+pub use write::durability::Durability;
+pub use write::journal::Journal;
+pub use write::retention::Retention;
+pub use write::syncer::SyncFailure;
 
 /// The Rust code blocks of the crate's README, compiled and run as doc tests.
 #[cfg(doctest)]

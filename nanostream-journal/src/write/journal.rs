@@ -6,22 +6,22 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use crate::clean::{self, CleanMarker};
 use crate::config::JournalConfig;
-use crate::durability::Durability;
 use crate::error::{Error, IoContext, Result};
+use crate::format::clean_marker::{self, CleanMarker};
+use crate::format::index::{self, IndexWriter};
+use crate::format::meta;
+use crate::format::record::{checksum, record_span, RECORD_HEADER_LEN, SEAL, SEAL_LEN};
+use crate::format::segment::{self, now_ns, SegmentHeader, INDEX_EXT, LOG_EXT, SEGMENT_HEADER_LEN};
 use crate::fs::sync_dir;
-use crate::index::{self, IndexWriter};
-use crate::lock::DirLock;
 use crate::mapping::Mapping;
-use crate::meta;
-use crate::reader::JournalReader;
-use crate::record::{checksum, record_span, RECORD_HEADER_LEN, SEAL, SEAL_LEN};
-use crate::recovery::{self, SealedSegment, Tail};
-use crate::report::OpenReport;
-use crate::segment::{self, now_ns, SegmentHeader, INDEX_EXT, LOG_EXT, SEGMENT_HEADER_LEN};
-use crate::spare::{self, Preparing, Spare};
-use crate::syncer::{ActiveFile, DurableListener, SyncFailure, Syncer};
+use crate::read::reader::JournalReader;
+use crate::recover::recovery::{self, SealedSegment, Tail};
+use crate::recover::report::OpenReport;
+use crate::write::durability::Durability;
+use crate::write::lock::DirLock;
+use crate::write::spare::{self, Preparing, Spare};
+use crate::write::syncer::{ActiveFile, DurableListener, SyncFailure, Syncer};
 
 /// The segment being appended to.
 #[derive(Debug)]
@@ -140,7 +140,7 @@ pub struct Journal {
     syncer: Arc<Syncer>,
     /// The background sync thread (policies `Interval` and `EveryN`).
     sync_thread: Option<JoinHandle<()>>,
-    /// The next segment, being prepared in the background (see [`crate::spare`]).
+    /// The next segment, being prepared in the background (see [`crate::write::spare`]).
     preparing: Option<Preparing>,
     /// A segment was renamed into place without a directory fsync (policy `Never`).
     dir_unsynced: bool,
@@ -171,12 +171,12 @@ impl Journal {
         };
         let mut active = active;
         if config.durability == Durability::Never && !active.sealed {
-            // Under Never the active segment is prefaulted too (see `crate::spare`); past the
+            // Under Never the active segment is prefaulted too (see `crate::write::spare`); past the
             // valid prefix it is all zeros, which recovery has made sure of.
             let from = active.position;
             active.map.prefault_write(from).at(active.path.as_ref())?;
         }
-        clean::remove(&dir)?;
+        clean_marker::remove(&dir)?;
         let syncer = Arc::new(Syncer::new(active.active_file(), next_offset));
         let max_payload = config.max_payload();
         let mut journal = Self {
@@ -457,7 +457,7 @@ impl Journal {
         if let Err(e) = self.active.index.sync() {
             tracing::warn!(error = %e, "could not sync the index at close (it will be rebuilt)");
         }
-        clean::write(
+        clean_marker::write(
             &self.dir,
             &CleanMarker {
                 tail_base: self.active.base,

@@ -14,17 +14,17 @@
 use std::fs::{self, File};
 use std::path::Path;
 
-use crate::clean::{self, CleanMarker};
 use crate::config::JournalConfig;
 use crate::error::{Error, IoContext, Result};
+use crate::format::clean_marker::{self, CleanMarker};
+use crate::format::index::{self, IndexEntry, IndexWriter};
+use crate::format::meta::META_FILE;
+use crate::format::record::{probe, Probe, ALIGN, RECORD_HEADER_LEN, SEAL, SEAL_LEN};
+use crate::format::segment::{self, SegmentHeader, INDEX_EXT, LOG_EXT, SEGMENT_HEADER_LEN};
 use crate::fs::sync_dir;
-use crate::index::{self, IndexEntry, IndexWriter};
 use crate::mapping::Mapping;
-use crate::meta::META_FILE;
-use crate::record::{probe, Probe, ALIGN, RECORD_HEADER_LEN, SEAL, SEAL_LEN};
-use crate::report::Dropped;
-use crate::segment::{self, SegmentHeader, INDEX_EXT, LOG_EXT, SEGMENT_HEADER_LEN};
-use crate::spare;
+use crate::recover::report::Dropped;
+use crate::write::spare;
 
 /// Why a scan stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,7 +151,9 @@ fn clean_leftovers(dir: &Path, bases: &[u64]) -> Result<()> {
         let leftover = if name == spare::SPARE_FILE {
             true
         } else if let Some(stem) = name.strip_suffix(".tmp") {
-            segment::parse_name(stem, LOG_EXT).is_some() || stem == META_FILE || stem == clean::CLEAN_FILE
+            segment::parse_name(stem, LOG_EXT).is_some()
+                || stem == META_FILE
+                || stem == clean_marker::CLEAN_FILE
         } else if let Some(base) = segment::parse_name(name, INDEX_EXT) {
             bases.binary_search(&base).is_err()
         } else {
@@ -515,7 +517,7 @@ fn drop_unwritten(
 /// Recovers the journal in `dir` (which the caller has locked).
 pub(crate) fn recover(dir: &Path, config: &JournalConfig) -> Result<Recovered> {
     let mut bases = segment::list(dir)?;
-    let marker = clean::read(dir);
+    let marker = clean_marker::read(dir);
     let mut repaired = None;
     if let Some(&newest) = bases.last() {
         if segment::header_never_written(dir, newest)? {

@@ -1,10 +1,11 @@
 //! The spare segment: the next segment file, prepared ahead of rotation on a background thread.
 //!
 //! A spare is `next-segment.spare` in the journal directory: created, preallocated to the segment
-//! size and mapped read-write; under [`Durability::Never`] every page is also prefaulted writable
-//! (`MADV_POPULATE_WRITE`), so the appender's first write to a page does not fault. It has no
-//! header (all zeros) and no segment name, so readers, the CLI and retention never see it, and
-//! recovery deletes it. Rotation gives it its header and renames it to `<base>.log`.
+//! size and mapped read-write; under [`Durability::Never`](crate::Durability::Never) every page
+//! is also prefaulted writable (`MADV_POPULATE_WRITE`), so the appender's first write to a page
+//! does not fault. It has no header (all zeros) and no segment name, so readers, the CLI and
+//! retention never see it, and recovery deletes it. Rotation gives it its header and renames it
+//! to `<base>.log`.
 //!
 //! Why only under `Never`: prefaulted pages are dirty (zero) page-cache pages, so the next
 //! `fdatasync` of the file would write the whole segment; and a page that writeback has cleaned is
@@ -16,9 +17,9 @@ use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
 use crate::error::{Error, IoContext, Result};
+use crate::format::segment::{segment_path, SegmentHeader, LOG_EXT};
 use crate::fs::{create_preallocated, sync_dir};
 use crate::mapping::Mapping;
-use crate::segment::{segment_path, SegmentHeader, LOG_EXT};
 
 /// Name of the spare segment file.
 pub(crate) const SPARE_FILE: &str = "next-segment.spare";
@@ -84,7 +85,7 @@ impl Preparing {
 /// [`Journal::sync`](crate::Journal::sync) or close: no fsync touches the prefaulted pages, and
 /// a power loss can leave the newest segment named but with a header that never reached the disk
 /// (recovery drops such a segment: see
-/// [`header_never_written`](crate::segment::header_never_written)).
+/// [`header_never_written`](crate::format::segment::header_never_written)).
 pub(crate) fn install(dir: &Path, base: u64, spare: &mut Spare, durable: bool) -> Result<SegmentHeader> {
     let header = SegmentHeader::new(base, spare.map.len() as u64);
     spare.map.write(0, &header.encode());

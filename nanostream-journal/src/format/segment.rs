@@ -17,7 +17,7 @@
 //!
 //! The first segment is created as `<name>.tmp`, preallocated, given its header, fsynced, renamed
 //! into place and the directory fsynced ([`create`]). Later ones are installed from a prepared
-//! spare ([`spare::install`](crate::spare::install)): the same steps under the syncing policies;
+//! spare ([`spare::install`](crate::write::spare::install)): the same steps under the syncing policies;
 //! under `Durability::Never` the fsyncs wait for the next `sync`/`close`, so after a power loss
 //! the newest segment may lack its header (recovery drops it; see [`header_never_written`]).
 
@@ -181,7 +181,7 @@ pub(crate) fn create(dir: &Path, base: u64, size: u64) -> Result<(File, SegmentH
 /// Whether segment `base` is a segment whose header never reached the disk: its first 64 bytes
 /// are all zero. Only the newest segment of a journal written under `Durability::Never` can be
 /// like that, after a power loss right after a rotation (see
-/// [`spare::install`](crate::spare::install)); none of its records can be checked without the
+/// [`spare::install`](crate::write::spare::install)); none of its records can be checked without the
 /// seed in the header, and none was durable beyond the page cache.
 pub(crate) fn header_never_written(dir: &Path, base: u64) -> Result<bool> {
     let path = segment_path(dir, base, LOG_EXT);
