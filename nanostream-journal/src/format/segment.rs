@@ -40,6 +40,9 @@ const VERSION: u32 = 1;
 pub(crate) const LOG_EXT: &str = "log";
 /// Extension of index files.
 pub(crate) const INDEX_EXT: &str = "index";
+/// Name of the spare segment file: the next segment, prepared ahead of rotation without a header
+/// or a segment name (see [`spare`](crate::write::spare)).
+pub(crate) const SPARE_FILE: &str = "next-segment.spare";
 
 /// The decoded header of a segment file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

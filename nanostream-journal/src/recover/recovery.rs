@@ -20,11 +20,10 @@ use crate::format::clean_marker::{self, CleanMarker};
 use crate::format::index::{self, IndexEntry, IndexWriter};
 use crate::format::meta::META_FILE;
 use crate::format::record::{probe, Probe, ALIGN, RECORD_HEADER_LEN, SEAL, SEAL_LEN};
-use crate::format::segment::{self, SegmentHeader, INDEX_EXT, LOG_EXT, SEGMENT_HEADER_LEN};
+use crate::format::segment::{self, SegmentHeader, INDEX_EXT, LOG_EXT, SEGMENT_HEADER_LEN, SPARE_FILE};
 use crate::fs::sync_dir;
 use crate::mapping::Mapping;
 use crate::recover::report::Dropped;
-use crate::write::spare;
 
 /// Why a scan stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,7 +147,7 @@ fn clean_leftovers(dir: &Path, bases: &[u64]) -> Result<()> {
         let entry = entry.at(dir)?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        let leftover = if name == spare::SPARE_FILE {
+        let leftover = if name == SPARE_FILE {
             true
         } else if let Some(stem) = name.strip_suffix(".tmp") {
             segment::parse_name(stem, LOG_EXT).is_some()

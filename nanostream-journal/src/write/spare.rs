@@ -17,12 +17,9 @@ use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
 use crate::error::{Error, IoContext, Result};
-use crate::format::segment::{segment_path, SegmentHeader, LOG_EXT};
+use crate::format::segment::{segment_path, SegmentHeader, LOG_EXT, SPARE_FILE};
 use crate::fs::{create_preallocated, sync_dir};
 use crate::mapping::Mapping;
-
-/// Name of the spare segment file.
-pub(crate) const SPARE_FILE: &str = "next-segment.spare";
 
 /// A preallocated, mapped segment file without a header or a name.
 #[derive(Debug)]
