@@ -50,8 +50,9 @@
 //! * [`JournalHandler`] is a NanoStream `EventHandler` that journals each event through a
 //!   [`Codec`] and exposes a durable watermark `Sequence` later stages can be gated on;
 //!   [`replay_into`] rebuilds state by publishing the journal into a ring buffer at start-up.
-//! * [`inspect`] checks every record of a journal; the `nanostream-journal` binary (`dump`,
-//!   `verify`, `stats`, `tail -f`, `recover`) is built on it and on the reader.
+//! * [`inspect`] checks every record of a journal; the `nanostream-journal` command (`dump`,
+//!   `verify`, `stats`, `tail -f`, `recover`), in the `nanostream-journal-cli` crate, is built on
+//!   it and on the reader.
 //!
 //! See the crate's README for the on-disk format and the recovery rules.
 
