@@ -98,7 +98,7 @@ impl JournalConfig {
     /// segment) is moved aside to `<name>.log.damaged` and the journal continues from the segment
     /// before it (or, when it was the only one, from an empty segment at its base offset). What is
     /// lost is reported in [`OpenReport::dropped`](crate::OpenReport::dropped). Default `false`:
-    /// such a journal is refused with [`Error::CorruptSegment`](crate::Error::CorruptSegment).
+    /// such a journal is refused with [`Error::CorruptSegment`].
     /// The CLI's `recover` command opens with this set.
     pub fn repair(mut self, repair: bool) -> Self {
         self.repair = repair;

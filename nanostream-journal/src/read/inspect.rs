@@ -7,7 +7,7 @@ use crate::format::clean_marker;
 use crate::format::meta;
 use crate::format::segment::{self, INDEX_EXT, LOG_EXT, SEGMENT_HEADER_LEN};
 use crate::mapping::Mapping;
-use crate::recover::recovery::{scan, Stop};
+use crate::read::scan::{scan, Stop};
 
 /// What [`inspect`] found in one segment.
 #[derive(Debug)]

@@ -10,7 +10,7 @@ use crate::format::meta;
 use crate::format::record::{probe, Probe};
 use crate::format::segment::{self, INDEX_EXT, LOG_EXT, SEGMENT_HEADER_LEN};
 use crate::mapping::Mapping;
-use crate::recover::recovery::{scan, Stop};
+use crate::read::scan::{scan, Stop};
 
 /// One record, borrowed from the reader's memory map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

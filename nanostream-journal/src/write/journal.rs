@@ -110,7 +110,7 @@ impl Active {
 /// fsynced.
 /// [`close`](Self::close) makes everything durable and leaves a clean-shutdown marker; dropping
 /// a journal without closing it counts as a crash (nothing acknowledged is lost: the next open
-/// recovers the tail as after a crash, see [`OpenReport`](crate::OpenReport)).
+/// recovers the tail as after a crash, see [`OpenReport`]).
 ///
 /// ```
 /// # fn main() -> Result<(), nanostream_journal::Error> {
