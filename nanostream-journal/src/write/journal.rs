@@ -16,7 +16,7 @@ use crate::format::segment::{self, now_ns, SegmentHeader, INDEX_EXT, LOG_EXT, SE
 use crate::fs::sync_dir;
 use crate::mapping::Mapping;
 use crate::read::reader::JournalReader;
-use crate::recover::recovery::{self, SealedSegment, Tail};
+use crate::recover::open::{recover, SealedSegment, Tail};
 use crate::recover::report::OpenReport;
 use crate::write::durability::Durability;
 use crate::write::lock::DirLock;
@@ -159,7 +159,7 @@ impl Journal {
         let dir = dir.as_ref().to_path_buf();
         meta::ensure(&dir, config.create)?;
         let lock = DirLock::acquire(&dir)?;
-        let recovered = recovery::recover(&dir, &config)?;
+        let recovered = recover(&dir, &config)?;
         let scanned = recovered.scanned;
         let dropped = recovered.dropped.clone();
         let (active, next_offset) = match recovered.tail {
