@@ -206,13 +206,13 @@ fn pipeline_run(dir: &Path, events: u64) -> Duration {
         .segment_size(SEGMENT_BYTES)
         .durability(Durability::EveryBatch);
     let journal = Journal::open(dir, config).expect("open");
-    let (journaller, handle) = JournalHandler::new(journal, BytesCodec);
+    let (journaller, status) = JournalHandler::new(journal, BytesCodec);
     let seen = Arc::new(AtomicU64::new(0));
     let seen2 = Arc::clone(&seen);
     let mut producer = build_single_producer(1 << 16, || [0u8; 100], BlockingWaitStrategy::new())
         .handle_events_with(journaller)
         .and_then()
-        .depends_on(&handle.durable_watermark())
+        .depends_on(&status.durable_watermark())
         .handle_events_with(move |e: &[u8; 100], _: i64, _: bool| {
             seen2.fetch_add(u64::from(e[0]), Ordering::Relaxed);
         })
@@ -225,7 +225,7 @@ fn pipeline_run(dir: &Path, events: u64) -> Duration {
     producer.shutdown().expect("shutdown");
     let elapsed = start.elapsed();
     assert_eq!(seen.load(Ordering::Relaxed), events / 2);
-    assert_eq!(handle.durable_watermark().get(), events as i64 - 1);
+    assert_eq!(status.durable_watermark().get(), events as i64 - 1);
     let _ = std::fs::remove_dir_all(dir);
     elapsed
 }

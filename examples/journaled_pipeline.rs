@@ -96,14 +96,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("recovery dropped: {dropped}");
     }
 
-    let (journaller, handle) = JournalHandler::new(journal, DepositCodec);
+    let (journaller, status) = JournalHandler::new(journal, DepositCodec);
     let journaller = journaller.with_filter(|e: &Deposit| !e.replayed);
     let (tx, rx) = channel();
     let mut producer = build_single_producer(1 << 14, Deposit::default, BlockingWaitStrategy::new())
         .handle_events_with(journaller)
         .thread_name("journal")
         .and_then()
-        .depends_on(&handle.durable_watermark())
+        .depends_on(&status.durable_watermark())
         .handle_events_with(Balances {
             balances: [0; ACCOUNTS],
             events: 0,
@@ -134,7 +134,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "took {new_events} new deposits in {elapsed:?} ({:.0}/s), durable watermark {}",
         new_events as f64 / elapsed.as_secs_f64(),
-        handle.durable_watermark().get()
+        status.durable_watermark().get()
     );
 
     let (balances, events, replayed_seen) = rx.recv()?;

@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::policy::Durability;
-use crate::record::{record_span, SEAL_LEN};
-use crate::retention::Retention;
-use crate::segment::SEGMENT_HEADER_LEN;
+use crate::format::record::{record_span, SEAL_LEN};
+use crate::format::segment::SEGMENT_HEADER_LEN;
+use crate::write::durability::Durability;
+use crate::write::retention::Retention;
 
 /// How a journal is opened and run. Built with chained setters from [`JournalConfig::new`].
 #[derive(Debug, Clone)]
@@ -98,7 +98,7 @@ impl JournalConfig {
     /// segment) is moved aside to `<name>.log.damaged` and the journal continues from the segment
     /// before it (or, when it was the only one, from an empty segment at its base offset). What is
     /// lost is reported in [`OpenReport::dropped`](crate::OpenReport::dropped). Default `false`:
-    /// such a journal is refused with [`Error::CorruptSegment`](crate::Error::CorruptSegment).
+    /// such a journal is refused with [`Error::CorruptSegment`].
     /// The CLI's `recover` command opens with this set.
     pub fn repair(mut self, repair: bool) -> Self {
         self.repair = repair;

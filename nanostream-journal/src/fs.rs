@@ -1,8 +1,11 @@
-//! File-system helpers: preallocation, directory fsync, atomic small-file writes.
+//! File-system helpers: preallocation, preallocated file creation, directory fsync, atomic
+//! small-file writes.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::Path;
+
+use crate::error::{Error, IoContext, Result};
 
 /// Reserves `len` bytes of real disk blocks for `file`, growing it to `len`.
 ///
@@ -66,4 +69,37 @@ pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<(
     drop(f);
     fs::rename(&tmp, dir.join(name))?;
     sync_dir(dir)
+}
+
+/// Creates `path` (replacing any old file), preallocates `size` bytes and runs `init` on it.
+/// When any step fails the file is removed, so a failed creation leaves nothing behind; a
+/// preallocation failure (a full disk) is reported as [`Error::Preallocate`] for `reported_as`.
+pub(crate) fn create_preallocated<T>(
+    path: &Path,
+    reported_as: &Path,
+    size: u64,
+    init: impl FnOnce(&File) -> Result<T>,
+) -> Result<(File, T)> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .at(path)?;
+    let result = preallocate(&file, size)
+        .map_err(|source| Error::Preallocate {
+            path: reported_as.to_path_buf(),
+            size,
+            source,
+        })
+        .and_then(|()| init(&file));
+    match result {
+        Ok(value) => Ok((file, value)),
+        Err(e) => {
+            drop(file);
+            let _ = fs::remove_file(path);
+            Err(e)
+        }
+    }
 }

@@ -9,9 +9,9 @@ use parking_lot::Mutex;
 
 use crate::codec::Codec;
 use crate::error::Error;
-use crate::segment::now_ns;
-use crate::sync::{SyncFailure, SyncShared};
-use crate::writer::Journal;
+use crate::format::segment::now_ns;
+use crate::write::journal::Journal;
+use crate::write::syncer::{SyncFailure, Syncer};
 
 /// An [`EventHandler`] that encodes each event with a [`Codec`] and appends it to a [`Journal`].
 ///
@@ -24,7 +24,7 @@ use crate::writer::Journal;
 /// journal's background syncer advances it (under `Interval` and `EveryN`), whatever the wait
 /// strategy.
 ///
-/// Any journal error is fatal: the handler stores it (see [`JournalHandle::error`]), stops
+/// Any journal error is fatal: the handler stores it (see [`JournalStatus::error`]), stops
 /// journaling for good and panics with a message naming it, which halts the pipeline;
 /// `producer.shutdown()` then returns the error. The watermark never passes an event that was not
 /// journaled. At shutdown the handler makes everything durable and closes the journal cleanly.
@@ -38,13 +38,13 @@ use crate::writer::Journal;
 /// use nanostream_journal::{BytesCodec, Journal, JournalConfig, JournalHandler};
 ///
 /// let journal = Journal::open(&dir, JournalConfig::new().segment_size(1 << 20))?;
-/// let (journaller, handle) = JournalHandler::new(journal, BytesCodec);
+/// let (journaller, status) = JournalHandler::new(journal, BytesCodec);
 /// let total = Arc::new(AtomicU64::new(0));
 /// let seen = total.clone();
 /// let mut producer = build_single_producer(1024, || vec![0u8; 8], BlockingWaitStrategy::new())
 ///     .handle_events_with(journaller)
 ///     .and_then()
-///     .depends_on(&handle.durable_watermark()) // business logic sees durable events only
+///     .depends_on(&status.durable_watermark()) // business logic sees durable events only
 ///     .handle_events_with(move |e: &Vec<u8>, _seq: i64, _end: bool| {
 ///         seen.fetch_add(u64::from_le_bytes(e[..8].try_into().unwrap()), Ordering::Relaxed);
 ///     })
@@ -54,7 +54,7 @@ use crate::writer::Journal;
 /// }
 /// producer.shutdown()?;
 /// assert_eq!(total.load(Ordering::Relaxed), 99 * 100 / 2);
-/// assert_eq!(handle.durable_watermark().get(), 99);
+/// assert_eq!(status.durable_watermark().get(), 99);
 /// # std::fs::remove_dir_all(&dir)?;
 /// # Ok(()) }
 /// ```
@@ -80,16 +80,17 @@ impl<E, C: std::fmt::Debug> std::fmt::Debug for JournalHandler<E, C> {
     }
 }
 
-/// The user's side of a [`JournalHandler`] once the handler has moved into the pipeline.
+/// The user's side of a [`JournalHandler`] once the handler has moved into the pipeline: the
+/// durable watermark and offset, the error that stopped the handler, the first sync failure.
 #[derive(Debug, Clone)]
-pub struct JournalHandle {
+pub struct JournalStatus {
     watermark: ExternalSequence,
-    shared: Arc<SyncShared>,
+    syncer: Arc<Syncer>,
     error: Arc<Mutex<Option<Arc<Error>>>>,
     dir: PathBuf,
 }
 
-impl JournalHandle {
+impl JournalStatus {
     /// The durable watermark: the ring sequence of the last event that is durable under the
     /// journal's policy (`-1` before the first). Gate a stage on it with
     /// [`Builder::depends_on`](nanostream::Builder::depends_on).
@@ -99,7 +100,7 @@ impl JournalHandle {
 
     /// Every journal offset below this is durable.
     pub fn durable_next_offset(&self) -> u64 {
-        self.shared.durable_next()
+        self.syncer.durable_next()
     }
 
     /// The error that stopped the handler, if any.
@@ -109,7 +110,7 @@ impl JournalHandle {
 
     /// The first failed fsync (also when the background syncer hit it), with the OS error.
     pub fn sync_failure(&self) -> Option<Arc<SyncFailure>> {
-        self.shared.failure()
+        self.syncer.failure()
     }
 
     /// The journal directory.
@@ -119,17 +120,17 @@ impl JournalHandle {
 }
 
 impl<E, C: Codec<E>> JournalHandler<E, C> {
-    /// Wraps `journal`; returns the handler (for the pipeline) and a handle (for the user).
-    pub fn new(journal: Journal, codec: C) -> (Self, JournalHandle) {
+    /// Wraps `journal`; returns the handler (for the pipeline) and its status (for the user).
+    pub fn new(journal: Journal, codec: C) -> (Self, JournalStatus) {
         let watermark = ExternalSequence::new();
         let sink = watermark.clone();
         // `set` wakes the stages gated on the watermark.
         let listener_set = journal.set_durable_listener(Box::new(move |mark| sink.set(mark)));
         debug_assert!(listener_set, "a journal is wrapped by one handler only");
         let error = Arc::new(Mutex::new(None));
-        let handle = JournalHandle {
+        let status = JournalStatus {
             watermark,
-            shared: Arc::clone(journal.shared()),
+            syncer: Arc::clone(journal.syncer()),
             error: Arc::clone(&error),
             dir: journal.dir().to_path_buf(),
         };
@@ -142,7 +143,7 @@ impl<E, C: Codec<E>> JournalHandler<E, C> {
             batch_timestamp: 0,
             _events: PhantomData,
         };
-        (handler, handle)
+        (handler, status)
     }
 
     /// Journals only the events for which `keep` returns true. The others (e.g. events being

@@ -50,8 +50,9 @@
 //! * [`JournalHandler`] is a NanoStream `EventHandler` that journals each event through a
 //!   [`Codec`] and exposes a durable watermark `Sequence` later stages can be gated on;
 //!   [`replay_into`] rebuilds state by publishing the journal into a ring buffer at start-up.
-//! * [`inspect`] checks every record of a journal; the `nanostream-journal` binary (`dump`,
-//!   `verify`, `stats`, `tail -f`, `recover`) is built on it and on the reader.
+//! * [`inspect`] checks every record of a journal; the `nanostream-journal` command (`dump`,
+//!   `verify`, `stats`, `tail -f`, `recover`), in the `nanostream-journal-cli` crate, is built on
+//!   it and on the reader.
 //!
 //! See the crate's README for the on-disk format and the recovery rules.
 
@@ -59,43 +60,31 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
-mod clean;
 mod codec;
 mod config;
 mod error;
+mod format;
 mod fs;
 mod handler;
-mod index;
-mod inspect;
-mod lock;
 mod mapping;
-mod meta;
-mod policy;
-mod reader;
-mod record;
-mod recovery;
-mod replay;
-mod report;
-mod retention;
-mod segment;
-mod spare;
-mod sync;
-mod writer;
+mod read;
+mod recover;
+mod write;
 
 pub use codec::{BytesCodec, Codec, DecodeError};
 pub use config::JournalConfig;
 pub use error::{Error, Result};
-pub use handler::{JournalHandle, JournalHandler};
-pub use inspect::{inspect, SegmentInfo};
-pub use policy::Durability;
-pub use reader::{JournalReader, Record};
-pub use record::RECORD_HEADER_LEN;
-pub use replay::replay_into;
-pub use report::{Dropped, OpenReport};
-pub use retention::Retention;
-pub use segment::SEGMENT_HEADER_LEN;
-pub use sync::SyncFailure;
-pub use writer::Journal;
+pub use format::record::RECORD_HEADER_LEN;
+pub use format::segment::SEGMENT_HEADER_LEN;
+pub use handler::{JournalHandler, JournalStatus};
+pub use read::inspect::{inspect, SegmentInfo};
+pub use read::reader::{JournalReader, Record};
+pub use read::replay::replay_into;
+pub use recover::report::{Dropped, OpenReport};
+pub use write::durability::Durability;
+pub use write::journal::Journal;
+pub use write::retention::Retention;
+pub use write::syncer::SyncFailure;
 
 /// The Rust code blocks of the crate's README, compiled and run as doc tests.
 #[cfg(doctest)]

@@ -10,8 +10,8 @@ use std::time::Duration;
 use common::TempDir;
 use nanostream::{build_single_producer, BlockingWaitStrategy, Producer};
 use nanostream_journal::{
-    replay_into, BytesCodec, Codec, DecodeError, Durability, Error, Journal, JournalConfig, JournalHandle,
-    JournalHandler, JournalReader,
+    replay_into, BytesCodec, Codec, DecodeError, Durability, Error, Journal, JournalConfig, JournalHandler,
+    JournalReader, JournalStatus,
 };
 
 fn config(durability: Durability) -> JournalConfig {
@@ -22,21 +22,21 @@ fn config(durability: Durability) -> JournalConfig {
 }
 
 /// Runs `n` events through journal → (gated) business; returns what business saw.
-fn run(dir: &std::path::Path, durability: Durability, n: u64) -> (JournalHandle, u64) {
+fn run(dir: &std::path::Path, durability: Durability, n: u64) -> (JournalStatus, u64) {
     let journal = Journal::open(dir, config(durability)).expect("open");
     let base = journal.next_offset();
-    let (journaller, handle) = JournalHandler::new(journal, BytesCodec);
+    let (journaller, status) = JournalHandler::new(journal, BytesCodec);
     let seen = Arc::new(AtomicU64::new(0));
-    let (seen2, handle2) = (Arc::clone(&seen), handle.clone());
+    let (seen2, status2) = (Arc::clone(&seen), status.clone());
     let mut producer = build_single_producer(256, || vec![0u8; 8], BlockingWaitStrategy::new())
         .handle_events_with(journaller)
         .and_then()
-        .depends_on(&handle.durable_watermark())
+        .depends_on(&status.durable_watermark())
         .handle_events_with(move |e: &Vec<u8>, seq: i64, _: bool| {
             // Business logic only ever sees events that are durable under the policy.
             let offset = base + seq as u64;
             assert!(
-                handle2.durable_next_offset() > offset,
+                status2.durable_next_offset() > offset,
                 "event {seq} seen before durable"
             );
             assert_eq!(
@@ -53,7 +53,7 @@ fn run(dir: &std::path::Path, durability: Durability, n: u64) -> (JournalHandle,
             .expect("publish");
     }
     producer.shutdown().expect("clean shutdown");
-    (handle, seen.load(Ordering::Relaxed))
+    (status, seen.load(Ordering::Relaxed))
 }
 
 #[test]
@@ -66,10 +66,10 @@ fn business_logic_sees_only_durable_events_under_every_policy() {
         ("every-n", Durability::EveryN(64)),
     ] {
         let dir = tmp.join(name);
-        let (handle, seen) = run(&dir, durability, 3000);
+        let (status, seen) = run(&dir, durability, 3000);
         assert_eq!(seen, 3000, "{name}: every event drained at shutdown");
-        assert_eq!(handle.durable_watermark().get(), 2999, "{name}");
-        assert!(handle.error().is_none());
+        assert_eq!(status.durable_watermark().get(), 2999, "{name}");
+        assert!(status.error().is_none());
         assert!(dir.join("clean-shutdown").exists(), "{name}: closed cleanly");
         let j = Journal::open(&dir, config(durability)).expect("reopen");
         assert_eq!(j.next_offset(), 3000, "{name}");
@@ -81,14 +81,14 @@ fn a_sync_failure_halts_the_pipeline_and_surfaces() {
     let tmp = TempDir::new("handler-syncfail");
     let journal = Journal::open(tmp.path(), config(Durability::EveryBatch)).expect("open");
     journal.inject_sync_failure();
-    let (journaller, handle) = JournalHandler::new(journal, BytesCodec);
+    let (journaller, status) = JournalHandler::new(journal, BytesCodec);
     let seen = Arc::new(AtomicU64::new(0));
     let seen2 = Arc::clone(&seen);
     let mut producer = build_single_producer(64, || vec![0u8; 8], BlockingWaitStrategy::new())
         .handle_events_with(journaller)
         .thread_name("journal")
         .and_then()
-        .depends_on(&handle.durable_watermark())
+        .depends_on(&status.durable_watermark())
         .handle_events_with(move |_: &Vec<u8>, _: i64, _: bool| {
             seen2.fetch_add(1, Ordering::Relaxed);
         })
@@ -102,15 +102,15 @@ fn a_sync_failure_halts_the_pipeline_and_surfaces() {
     let err = producer.shutdown().expect_err("the journal's failure surfaces");
     let message = err.to_string();
     assert!(message.contains("sync"), "{message}");
-    assert!(matches!(handle.error().as_deref(), Some(Error::Sync { .. })));
-    let failure = handle.sync_failure().expect("the io::Error is kept");
+    assert!(matches!(status.error().as_deref(), Some(Error::Sync { .. })));
+    let failure = status.sync_failure().expect("the io::Error is kept");
     assert_eq!(failure.error.raw_os_error(), Some(libc::EIO));
     assert_eq!(
         seen.load(Ordering::Relaxed),
         0,
         "nothing un-durable reached business logic"
     );
-    assert_eq!(handle.durable_watermark().get(), -1);
+    assert_eq!(status.durable_watermark().get(), -1);
 }
 
 /// An event that knows whether it is being replayed.
@@ -142,14 +142,14 @@ impl Codec<Deposit> for DepositCodec {
 /// One run: replay the journal, then take `new` deposits. Returns the rebuilt balance.
 fn balance_run(dir: &std::path::Path, new: &[u64]) -> u64 {
     let journal = Journal::open(dir, config(Durability::EveryBatch)).expect("open");
-    let (journaller, handle) = JournalHandler::new(journal, DepositCodec);
+    let (journaller, status) = JournalHandler::new(journal, DepositCodec);
     let journaller = journaller.with_filter(|e: &Deposit| !e.replayed);
     let balance = Arc::new(AtomicU64::new(0));
     let b = Arc::clone(&balance);
     let mut producer = build_single_producer(64, Deposit::default, BlockingWaitStrategy::new())
         .handle_events_with(journaller)
         .and_then()
-        .depends_on(&handle.durable_watermark())
+        .depends_on(&status.durable_watermark())
         .handle_events_with(move |e: &Deposit, _: i64, _: bool| {
             b.fetch_add(e.amount, Ordering::Relaxed);
         })

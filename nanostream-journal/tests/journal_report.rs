@@ -1,18 +1,15 @@
-//! What recovery dropped is reported: in `OpenReport::dropped` and by the CLI's `recover`
-//! command, which also opens what `Journal::open` refuses (a newest segment cut shorter than its
-//! header); a stray file named like a segment is named in `verify`'s error.
+//! What recovery dropped is reported in `OpenReport::dropped` (the CLI's `recover` and `verify`:
+//! `nanostream-journal-cli/tests/journal_cli_report.rs`).
 
 mod common;
 
 use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
-use std::process::Command;
 
 use common::{assert_prefix, payload_for, segment_bases, segment_file, TempDir};
-use nanostream_journal::{Error, Journal, JournalConfig};
+use nanostream_journal::{Journal, JournalConfig};
 
-const BIN: &str = env!("CARGO_BIN_EXE_nanostream-journal");
 const HEADER: u64 = nanostream_journal::SEGMENT_HEADER_LEN as u64;
 
 fn span(len: usize) -> u64 {
@@ -21,18 +18,6 @@ fn span(len: usize) -> u64 {
 
 fn config() -> JournalConfig {
     JournalConfig::new().segment_size(64 << 10).index_interval(512)
-}
-
-fn cli(args: &[&str]) -> (i32, String) {
-    let o = Command::new(BIN).args(args).output().expect("run the CLI");
-    (
-        o.status.code().expect("exit code"),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        ),
-    )
 }
 
 /// Records `0..n` in one segment; the journal is dropped (a crash) or closed. Returns the record
@@ -112,27 +97,6 @@ fn a_clean_marker_counts_the_records_a_zeroed_tail_lost() {
 }
 
 #[test]
-fn a_deleted_last_segment_is_reported_by_open() {
-    let tmp = TempDir::new("report-deleted");
-    let mut j = Journal::open(tmp.path(), JournalConfig::new().segment_size(8192)).expect("open");
-    for o in 0..300 {
-        j.append(&payload_for(o)).expect("append");
-    }
-    j.close().expect("close");
-    let last = *segment_bases(tmp.path()).last().expect("segments");
-    for ext in ["log", "index"] {
-        std::fs::remove_file(segment_file(tmp.path(), last, ext)).expect("delete");
-    }
-    let (code, out) = cli(&["verify", tmp.path().to_str().expect("utf-8")]);
-    assert_eq!(code, 1, "{out}");
-    let j = Journal::open(tmp.path(), JournalConfig::new().segment_size(8192)).expect("recover");
-    let d = j.open_report().dropped.expect("the lost segment is reported");
-    assert_eq!((d.from_offset, d.records), (last, 300 - last), "{d}");
-    assert_eq!(d.segment, segment_file(tmp.path(), last, "log"));
-    assert_eq!(j.next_offset(), last);
-}
-
-#[test]
 fn a_tail_cut_to_its_header_is_re_extended_and_reported() {
     let tmp = TempDir::new("report-cut64");
     written(tmp.path(), 20, true);
@@ -150,83 +114,6 @@ fn a_tail_cut_to_its_header_is_re_extended_and_reported() {
     j.append(&payload_for(0)).expect("append");
     j.close().expect("close");
     assert_prefix(tmp.path(), 1);
-}
-
-#[test]
-fn recover_opens_a_journal_whose_newest_segment_lost_its_header() {
-    let tmp = TempDir::new("report-cut30");
-    let mut j = Journal::open(tmp.path(), JournalConfig::new().segment_size(8192)).expect("open");
-    for o in 0..300 {
-        j.append(&payload_for(o)).expect("append");
-    }
-    j.close().expect("close");
-    let last = *segment_bases(tmp.path()).last().expect("segments");
-    let log = segment_file(tmp.path(), last, "log");
-    OpenOptions::new()
-        .write(true)
-        .open(&log)
-        .expect("open")
-        .set_len(30)
-        .expect("cut");
-
-    let err = Journal::open(tmp.path(), JournalConfig::new().segment_size(8192))
-        .expect_err("an unreadable newest segment is refused");
-    assert!(matches!(err, Error::CorruptSegment { .. }), "{err}");
-    assert!(
-        err.to_string().contains("recover"),
-        "the error says what to do: {err}"
-    );
-
-    let dir = tmp.path().to_str().expect("utf-8");
-    let (code, out) = cli(&["recover", dir]);
-    assert_eq!(code, 0, "{out}");
-    assert!(
-        out.contains(&format!("dropped {} record(s)", 300 - last)),
-        "{out}"
-    );
-    assert!(out.contains(&format!("from offset {last}")), "{out}");
-    assert!(
-        tmp.join(&format!("{last:020}.log.damaged")).exists(),
-        "the bytes are kept aside"
-    );
-
-    let (code, out) = cli(&["verify", dir]);
-    assert_eq!(code, 0, "{out}");
-    let mut j = Journal::open(tmp.path(), JournalConfig::new().segment_size(8192)).expect("opens");
-    assert_eq!(j.next_offset(), last);
-    j.append(&payload_for(last)).expect("append");
-    j.close().expect("close");
-    assert_prefix(tmp.path(), last + 1);
-}
-
-#[test]
-fn recover_on_a_healthy_journal_changes_nothing() {
-    let tmp = TempDir::new("report-healthy");
-    written(tmp.path(), 20, true);
-    let (code, out) = cli(&["recover", tmp.path().to_str().expect("utf-8")]);
-    assert_eq!(code, 0, "{out}");
-    assert!(out.contains("nothing dropped"), "{out}");
-    assert!(out.contains("next offset 20"), "{out}");
-    assert_prefix(tmp.path(), 20);
-}
-
-#[test]
-fn verify_names_a_stray_file_named_like_a_segment() {
-    let tmp = TempDir::new("report-stray");
-    written(tmp.path(), 20, true);
-    let stray = format!("{:020}.log", 9999);
-    std::fs::write(tmp.join(&stray), vec![0x5Au8; 100]).expect("stray file");
-    let (code, out) = cli(&["verify", tmp.path().to_str().expect("utf-8")]);
-    assert_eq!(code, 1, "{out}");
-    let failed = out
-        .lines()
-        .find(|l| l.starts_with("FAILED"))
-        .expect("a FAILED line");
-    assert!(failed.contains(&stray), "{out}");
-    assert!(
-        !failed.contains(&format!("{:020}.log", 0)),
-        "the valid segment is not blamed: {out}"
-    );
 }
 
 #[test]
@@ -265,31 +152,6 @@ fn garbage_at_the_very_end_of_the_tail_is_dropped_without_a_panic() {
     assert_eq!((d.from_offset, d.records), (10, 0), "{d}");
     assert_eq!(d.bytes, len - d.position, "{d}");
     assert_eq!(j.next_offset(), 10);
-}
-
-#[test]
-fn a_stray_file_between_segments_is_reported_and_the_writer_still_opens() {
-    let tmp = TempDir::new("report-stray-middle");
-    let mut j = Journal::open(tmp.path(), JournalConfig::new().segment_size(8192)).expect("open");
-    for o in 0..300 {
-        j.append(&payload_for(o)).expect("append");
-    }
-    j.close().expect("close");
-    let bases = segment_bases(tmp.path());
-    let stray_base = bases[1] + 1;
-    assert!(stray_base < bases[2]);
-    let stray = segment_file(tmp.path(), stray_base, "log");
-    std::fs::write(&stray, vec![0x5Au8; 100]).expect("stray file");
-    // Damage in history, like a bad record in a sealed segment: reported, and the writer opens.
-    let (code, out) = cli(&["verify", tmp.path().to_str().expect("utf-8")]);
-    assert_eq!(code, 1, "{out}");
-    assert!(out.contains(&format!("{stray_base:020}.log")), "{out}");
-    let mut j = Journal::open(tmp.path(), JournalConfig::new().segment_size(8192))
-        .expect("the writer opens beside a damaged sealed segment");
-    assert_eq!(j.next_offset(), 300);
-    j.append(&payload_for(300)).expect("append");
-    j.close().expect("close");
-    assert_prefix(tmp.path(), 301);
 }
 
 #[test]

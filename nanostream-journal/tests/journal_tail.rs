@@ -1,14 +1,10 @@
-//! `tail -n N` and `JournalReader::end_offset`: the end is found from the newest segment's index,
-//! and the last N records are the right ones, across segments and without indexes.
+//! `JournalReader::end_offset`: the end is found from the newest segment's index, and without
+//! indexes (`tail -n N`: `nanostream-journal-cli/tests/journal_cli_tail.rs`).
 
 mod common;
 
-use std::process::Command;
-
 use common::{payload_for, segment_bases, segment_file, TempDir};
 use nanostream_journal::{Journal, JournalConfig, JournalReader};
-
-const BIN: &str = env!("CARGO_BIN_EXE_nanostream-journal");
 
 fn journal(dir: &std::path::Path, n: u64) -> Journal {
     let mut j =
@@ -18,23 +14,6 @@ fn journal(dir: &std::path::Path, n: u64) -> Journal {
     }
     j.commit().expect("commit");
     j
-}
-
-fn tail_offsets(dir: &std::path::Path, n: u64) -> Vec<u64> {
-    let o = Command::new(BIN)
-        .args(["tail", dir.to_str().expect("utf-8"), "-n", &n.to_string()])
-        .output()
-        .expect("run tail");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .map(|l| {
-            l.strip_prefix("offset=")
-                .and_then(|r| r.split(' ').next())
-                .and_then(|x| x.parse().ok())
-                .unwrap_or_else(|| panic!("unexpected line {l}"))
-        })
-        .collect()
 }
 
 #[test]
@@ -65,23 +44,4 @@ fn end_offset_is_the_next_offset_of_a_live_and_a_closed_journal() {
             .expect("end"),
         0
     );
-}
-
-#[test]
-fn tail_prints_exactly_the_last_records() {
-    let tmp = TempDir::new("tail-n");
-    journal(tmp.path(), 400).close().expect("close");
-    let bases = segment_bases(tmp.path());
-    let last_base = *bases.last().expect("segments");
-    assert!(400 - last_base < 150, "-n 150 spans segments");
-    for n in [1, 5, 150, 400, 1000] {
-        let expected: Vec<u64> = (400u64.saturating_sub(n)..400).collect();
-        assert_eq!(tail_offsets(tmp.path(), n), expected, "tail -n {n}");
-    }
-    let empty = TempDir::new("tail-n-empty");
-    Journal::open(empty.path(), JournalConfig::new().segment_size(8192))
-        .expect("open")
-        .close()
-        .expect("close");
-    assert!(tail_offsets(empty.path(), 10).is_empty());
 }

@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, IoContext, Result};
-use crate::index;
+use crate::format::index;
+use crate::format::meta;
+use crate::format::record::{probe, Probe};
+use crate::format::segment::{self, INDEX_EXT, LOG_EXT, SEGMENT_HEADER_LEN};
 use crate::mapping::Mapping;
-use crate::meta;
-use crate::record::{probe, Probe};
-use crate::recovery::{scan, Stop};
-use crate::segment::{self, INDEX_EXT, LOG_EXT, SEGMENT_HEADER_LEN};
+use crate::read::scan::{scan, Stop};
 
 /// One record, borrowed from the reader's memory map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use std::time::Duration;
 /// When the journal fsyncs (fdatasync) what it appended.
 ///
 /// The durable watermark (see [`Journal::durable_next_offset`](crate::Journal::durable_next_offset)
-/// and [`JournalHandle::durable_watermark`](crate::JournalHandle::durable_watermark)) only ever
+/// and [`JournalStatus::durable_watermark`](crate::JournalStatus::durable_watermark)) only ever
 /// covers records that are durable under the policy. Under [`Durability::Never`] that means
 /// "written to the page cache": it survives the process being killed, not the machine losing
 /// power.

@@ -4,7 +4,7 @@ use nanostream::Producer;
 
 use crate::codec::Codec;
 use crate::error::{Error, Result};
-use crate::reader::JournalReader;
+use crate::read::reader::JournalReader;
 
 /// Publishes every record from the reader's position to the current end of the journal into
 /// `producer`, decoding each into its ring slot with `codec`. Returns how many were published;

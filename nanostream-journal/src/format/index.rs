@@ -15,10 +15,10 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoContext, Result};
+use crate::format::record::{ALIGN, SEAL_LEN};
+use crate::format::segment::SEGMENT_HEADER_LEN;
+use crate::fs::create_preallocated;
 use crate::mapping::Mapping;
-use crate::record::{ALIGN, SEAL_LEN};
-use crate::segment::create_preallocated;
-use crate::segment::SEGMENT_HEADER_LEN;
 
 const MAGIC: &[u8; 8] = b"NSJIDX01";
 const HEADER_LEN: usize = 32;

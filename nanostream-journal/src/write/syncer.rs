@@ -1,4 +1,5 @@
-//! Durability bookkeeping shared between the writer and the background syncer thread.
+//! [`Syncer`]: syncs the segment being appended to and keeps the durable watermarks; shared by
+//! the writer, the background sync thread and the handler's [`JournalStatus`](crate::JournalStatus).
 //!
 //! The writer publishes `appended_next` (every offset below it is written) and a user `mark`
 //! (e.g. the ring-buffer sequence of the last event handed to the journal) after each append.
@@ -47,7 +48,8 @@ impl std::fmt::Display for SyncFailure {
     }
 }
 
-pub(crate) struct SyncShared {
+/// What is appended and what is durable, the active file to sync, and the first sync failure.
+pub(crate) struct Syncer {
     active: Mutex<ActiveFile>,
     appended_next: AtomicU64,
     mark: AtomicI64,
@@ -62,9 +64,9 @@ pub(crate) struct SyncShared {
     wake: Condvar,
 }
 
-impl std::fmt::Debug for SyncShared {
+impl std::fmt::Debug for Syncer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SyncShared")
+        f.debug_struct("Syncer")
             .field("appended_next", &self.appended_next)
             .field("durable_next", &self.durable_next)
             .field("durable_mark", &self.durable_mark)
@@ -80,7 +82,7 @@ fn copy_io_error(e: &io::Error) -> io::Error {
     }
 }
 
-impl SyncShared {
+impl Syncer {
     pub(crate) fn new(active: ActiveFile, next_offset: u64) -> Self {
         Self {
             active: Mutex::new(active),
@@ -238,23 +240,23 @@ impl SyncShared {
         self.fail_next.store(true, Ordering::Release);
     }
 
-    /// Starts the background syncer: every `period`, sync if anything is pending.
-    pub(crate) fn spawn_syncer(self: &Arc<Self>, period: Duration) -> std::io::Result<JoinHandle<()>> {
-        let shared = Arc::clone(self);
+    /// Starts the background sync thread: every `period`, sync if anything is pending.
+    pub(crate) fn spawn_thread(self: &Arc<Self>, period: Duration) -> std::io::Result<JoinHandle<()>> {
+        let syncer = Arc::clone(self);
         std::thread::Builder::new()
             .name("journal-sync".into())
             .spawn(move || {
-                let mut stop = shared.stop.lock();
+                let mut stop = syncer.stop.lock();
                 loop {
-                    if *stop || shared.failed.load(Ordering::Acquire) {
+                    if *stop || syncer.failed.load(Ordering::Acquire) {
                         return;
                     }
-                    shared.wake.wait_for(&mut stop, period);
+                    syncer.wake.wait_for(&mut stop, period);
                     if *stop {
                         return;
                     }
-                    if shared.pending() {
-                        let failed = parking_lot::MutexGuard::unlocked(&mut stop, || shared.sync().is_err());
+                    if syncer.pending() {
+                        let failed = parking_lot::MutexGuard::unlocked(&mut stop, || syncer.sync().is_err());
                         if failed {
                             tracing::error!("journal background sync failed; journal stopped");
                             return;
@@ -264,8 +266,8 @@ impl SyncShared {
             })
     }
 
-    /// Stops the background syncer (it exits at its next wake-up, which this triggers).
-    pub(crate) fn stop_syncer(&self) {
+    /// Stops the background sync thread (it exits at its next wake-up, which this triggers).
+    pub(crate) fn stop_thread(&self) {
         *self.stop.lock() = true;
         self.wake.notify_all();
     }

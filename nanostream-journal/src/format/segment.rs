@@ -17,9 +17,9 @@
 //!
 //! The first segment is created as `<name>.tmp`, preallocated, given its header, fsynced, renamed
 //! into place and the directory fsynced ([`create`]). Later ones are installed from a prepared
-//! spare ([`install`]): the same steps under the syncing policies; under `Durability::Never` the
-//! fsyncs wait for the next `sync`/`close`, so after a power loss the newest segment may lack its
-//! header (recovery drops it; see [`header_never_written`]).
+//! spare ([`spare::install`](crate::write::spare::install)): the same steps under the syncing policies;
+//! under `Durability::Never` the fsyncs wait for the next `sync`/`close`, so after a power loss
+//! the newest segment may lack its header (recovery drops it; see [`header_never_written`]).
 
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::FileExt;
@@ -28,8 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, IoContext, Result};
-use crate::fs::{preallocate, sync_dir};
-use crate::spare::Spare;
+use crate::fs::{create_preallocated, sync_dir};
 
 /// Bytes of the segment header; the first record starts here.
 pub const SEGMENT_HEADER_LEN: usize = 64;
@@ -41,6 +40,9 @@ const VERSION: u32 = 1;
 pub(crate) const LOG_EXT: &str = "log";
 /// Extension of index files.
 pub(crate) const INDEX_EXT: &str = "index";
+/// Name of the spare segment file: the next segment, prepared ahead of rotation without a header
+/// or a segment name (see [`spare`](crate::write::spare)).
+pub(crate) const SPARE_FILE: &str = "next-segment.spare";
 
 /// The decoded header of a segment file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +55,7 @@ pub(crate) struct SegmentHeader {
 
 impl SegmentHeader {
     /// The header of a new segment `base` of `size` bytes: a fresh seed, created now.
-    fn new(base: u64, size: u64) -> Self {
+    pub(crate) fn new(base: u64, size: u64) -> Self {
         Self {
             base,
             seed: new_seed(base),
@@ -62,7 +64,8 @@ impl SegmentHeader {
         }
     }
 
-    fn encode(&self) -> [u8; SEGMENT_HEADER_LEN] {
+    /// The 64 header bytes, CRC included.
+    pub(crate) fn encode(&self) -> [u8; SEGMENT_HEADER_LEN] {
         let mut b = [0u8; SEGMENT_HEADER_LEN];
         b[0..8].copy_from_slice(MAGIC);
         b[8..12].copy_from_slice(&VERSION.to_le_bytes());
@@ -178,72 +181,11 @@ pub(crate) fn create(dir: &Path, base: u64, size: u64) -> Result<(File, SegmentH
     })
 }
 
-/// Creates `path` (replacing any old file), preallocates `size` bytes and runs `init` on it.
-/// When any step fails the file is removed, so a failed creation leaves nothing behind; a
-/// preallocation failure (a full disk) is reported as [`Error::Preallocate`] for `reported_as`.
-pub(crate) fn create_preallocated<T>(
-    path: &Path,
-    reported_as: &Path,
-    size: u64,
-    init: impl FnOnce(&File) -> Result<T>,
-) -> Result<(File, T)> {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(path)
-        .at(path)?;
-    let result = preallocate(&file, size)
-        .map_err(|source| Error::Preallocate {
-            path: reported_as.to_path_buf(),
-            size,
-            source,
-        })
-        .and_then(|()| init(&file));
-    match result {
-        Ok(value) => Ok((file, value)),
-        Err(e) => {
-            drop(file);
-            let _ = fs::remove_file(path);
-            Err(e)
-        }
-    }
-}
-
-/// Turns a prepared spare into segment `base`: writes its header and renames it to `<base>.log`.
-///
-/// With `durable`, the header (and the preallocation) is fdatasynced before the rename and the
-/// directory fsynced after it, so the segment is named, listed and has a valid header on disk
-/// before anything is appended to it. Without (`Durability::Never`), both are left to the next
-/// [`Journal::sync`](crate::Journal::sync) or close: no fsync touches the prefaulted pages, and
-/// a power loss can leave the newest segment named but with a header that never reached the disk
-/// (recovery drops such a segment: see [`header_never_written`]).
-pub(crate) fn install(dir: &Path, base: u64, spare: &mut Spare, durable: bool) -> Result<SegmentHeader> {
-    let header = SegmentHeader::new(base, spare.map.len() as u64);
-    spare.map.write(0, &header.encode());
-    if durable {
-        spare.file.sync_data().map_err(|source| Error::Sync {
-            path: spare.path.clone(),
-            source,
-        })?;
-    }
-    let path = segment_path(dir, base, LOG_EXT);
-    fs::rename(&spare.path, &path).at(&path)?;
-    spare.path = path;
-    if durable {
-        sync_dir(dir).map_err(|source| Error::Sync {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-    }
-    Ok(header)
-}
-
 /// Whether segment `base` is a segment whose header never reached the disk: its first 64 bytes
 /// are all zero. Only the newest segment of a journal written under `Durability::Never` can be
-/// like that, after a power loss right after a rotation (see [`install`]); none of its records
-/// can be checked without the seed in the header, and none was durable beyond the page cache.
+/// like that, after a power loss right after a rotation (see
+/// [`spare::install`](crate::write::spare::install)); none of its records can be checked without the
+/// seed in the header, and none was durable beyond the page cache.
 pub(crate) fn header_never_written(dir: &Path, base: u64) -> Result<bool> {
     let path = segment_path(dir, base, LOG_EXT);
     let file = File::open(&path).at(&path)?;

@@ -1,5 +1,8 @@
 //! `nanostream-journal`: inspect a NanoStream journal directory.
 //!
+//! A binary crate of its own, so that `clap` is not a dependency of the journal library. From the
+//! workspace: `cargo run -p nanostream-journal-cli -- stats DIR`.
+//!
 //! ```text
 //! nanostream-journal dump   DIR [--from OFFSET] [--limit N] [--preview BYTES]
 //! nanostream-journal verify DIR

@@ -6,22 +6,22 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use crate::clean::{self, CleanMarker};
 use crate::config::JournalConfig;
 use crate::error::{Error, IoContext, Result};
+use crate::format::clean_marker::{self, CleanMarker};
+use crate::format::index::{self, IndexWriter};
+use crate::format::meta;
+use crate::format::record::{checksum, record_span, RECORD_HEADER_LEN, SEAL, SEAL_LEN};
+use crate::format::segment::{self, now_ns, SegmentHeader, INDEX_EXT, LOG_EXT, SEGMENT_HEADER_LEN};
 use crate::fs::sync_dir;
-use crate::index::{self, IndexWriter};
-use crate::lock::DirLock;
 use crate::mapping::Mapping;
-use crate::meta;
-use crate::policy::Durability;
-use crate::reader::JournalReader;
-use crate::record::{checksum, record_span, RECORD_HEADER_LEN, SEAL, SEAL_LEN};
-use crate::recovery::{self, SealedSegment, Tail};
-use crate::report::OpenReport;
-use crate::segment::{self, now_ns, SegmentHeader, INDEX_EXT, LOG_EXT, SEGMENT_HEADER_LEN};
-use crate::spare::{self, Preparing, Spare};
-use crate::sync::{ActiveFile, DurableListener, SyncFailure, SyncShared};
+use crate::read::reader::JournalReader;
+use crate::recover::open::{recover, SealedSegment, Tail};
+use crate::recover::report::OpenReport;
+use crate::write::durability::Durability;
+use crate::write::lock::DirLock;
+use crate::write::spare::{self, Preparing, Spare};
+use crate::write::syncer::{ActiveFile, DurableListener, SyncFailure, Syncer};
 
 /// The segment being appended to.
 #[derive(Debug)]
@@ -59,10 +59,10 @@ impl Active {
         Self::empty(dir, path, file, map, header, config)
     }
 
-    /// Makes a prepared spare segment `base` (see [`segment::install`]).
+    /// Makes a prepared spare segment `base` (see [`spare::install`]).
     fn from_spare(dir: &Path, base: u64, mut spare: Spare, config: &JournalConfig) -> Result<Self> {
         let durable = config.durability != Durability::Never;
-        let header = segment::install(dir, base, &mut spare, durable)?;
+        let header = spare::install(dir, base, &mut spare, durable)?;
         Self::empty(dir, spare.path, spare.file, spare.map, header, config)
     }
 
@@ -110,7 +110,7 @@ impl Active {
 /// fsynced.
 /// [`close`](Self::close) makes everything durable and leaves a clean-shutdown marker; dropping
 /// a journal without closing it counts as a crash (nothing acknowledged is lost: the next open
-/// recovers the tail as after a crash, see [`OpenReport`](crate::OpenReport)).
+/// recovers the tail as after a crash, see [`OpenReport`]).
 ///
 /// ```
 /// # fn main() -> Result<(), nanostream_journal::Error> {
@@ -137,9 +137,10 @@ pub struct Journal {
     since_sync: u64,
     /// Segments sealed under `Never` without a sync; `sync` and `close` sync them.
     unsynced_sealed: Vec<ActiveFile>,
-    shared: Arc<SyncShared>,
-    syncer: Option<JoinHandle<()>>,
-    /// The next segment, being prepared in the background (see [`crate::spare`]).
+    syncer: Arc<Syncer>,
+    /// The background sync thread (policies `Interval` and `EveryN`).
+    sync_thread: Option<JoinHandle<()>>,
+    /// The next segment, being prepared in the background (see [`crate::write::spare`]).
     preparing: Option<Preparing>,
     /// A segment was renamed into place without a directory fsync (policy `Never`).
     dir_unsynced: bool,
@@ -158,7 +159,7 @@ impl Journal {
         let dir = dir.as_ref().to_path_buf();
         meta::ensure(&dir, config.create)?;
         let lock = DirLock::acquire(&dir)?;
-        let recovered = recovery::recover(&dir, &config)?;
+        let recovered = recover(&dir, &config)?;
         let scanned = recovered.scanned;
         let dropped = recovered.dropped.clone();
         let (active, next_offset) = match recovered.tail {
@@ -170,13 +171,13 @@ impl Journal {
         };
         let mut active = active;
         if config.durability == Durability::Never && !active.sealed {
-            // Under Never the active segment is prefaulted too (see `crate::spare`); past the
+            // Under Never the active segment is prefaulted too (see `crate::write::spare`); past the
             // valid prefix it is all zeros, which recovery has made sure of.
             let from = active.position;
             active.map.prefault_write(from).at(active.path.as_ref())?;
         }
-        clean::remove(&dir)?;
-        let shared = Arc::new(SyncShared::new(active.active_file(), next_offset));
+        clean_marker::remove(&dir)?;
+        let syncer = Arc::new(Syncer::new(active.active_file(), next_offset));
         let max_payload = config.max_payload();
         let mut journal = Self {
             dir,
@@ -186,8 +187,8 @@ impl Journal {
             max_payload,
             since_sync: 0,
             unsynced_sealed: Vec::new(),
-            shared,
-            syncer: None,
+            syncer,
+            sync_thread: None,
             preparing: None,
             dir_unsynced: false,
             report: OpenReport {
@@ -210,7 +211,7 @@ impl Journal {
             Durability::Never | Durability::EveryBatch => None,
         };
         if let Some(period) = period {
-            journal.syncer = Some(journal.shared.spawn_syncer(period).at(&journal.dir)?);
+            journal.sync_thread = Some(journal.syncer.spawn_thread(period).at(&journal.dir)?);
         }
         Ok(journal)
     }
@@ -238,7 +239,7 @@ impl Journal {
         mark: Option<i64>,
         fill: impl FnOnce(&mut [u8]),
     ) -> Result<u64> {
-        self.shared.check()?;
+        self.syncer.check()?;
         if len > self.max_payload {
             return Err(Error::RecordTooLarge {
                 len,
@@ -270,9 +271,9 @@ impl Journal {
         active.position = pos + span;
         active.last_timestamp = timestamp;
         self.next_offset = offset + 1;
-        self.shared.set_appended(self.next_offset);
+        self.syncer.set_appended(self.next_offset);
         if let Some(mark) = mark {
-            self.shared.set_mark(mark);
+            self.syncer.set_mark(mark);
         }
         if let Durability::EveryN(n) = self.config.durability {
             self.since_sync += 1;
@@ -286,12 +287,12 @@ impl Journal {
     /// Records that everything up to the caller's `mark` (e.g. a ring sequence) has been handed
     /// to the journal; the durable mark follows once that is durable.
     pub(crate) fn set_mark(&self, mark: i64) {
-        self.shared.set_mark(mark);
+        self.syncer.set_mark(mark);
     }
 
     /// Registers the function told each new durable mark. Only one can be set.
     pub(crate) fn set_durable_listener(&self, listener: DurableListener) -> bool {
-        self.shared.set_listener(listener)
+        self.syncer.set_listener(listener)
     }
 
     /// Ends a batch: under [`Durability::EveryBatch`] this fdatasyncs what was appended (group
@@ -301,11 +302,11 @@ impl Journal {
         match self.config.durability {
             Durability::EveryBatch => self.sync(),
             Durability::Never => {
-                self.shared.check()?;
-                self.shared.publish_appended();
+                self.syncer.check()?;
+                self.syncer.publish_appended();
                 Ok(())
             }
-            Durability::Interval(_) | Durability::EveryN(_) => self.shared.check(),
+            Durability::Interval(_) | Durability::EveryN(_) => self.syncer.check(),
         }
     }
 
@@ -318,16 +319,16 @@ impl Journal {
         if self.config.durability == Durability::Never {
             // The watermark only covers the page cache: sync the active file regardless, then
             // the directory entries of segments installed without a sync.
-            self.shared.sync_forced()?;
+            self.syncer.sync_forced()?;
             if self.dir_unsynced {
                 if let Err(e) = sync_dir(&self.dir) {
-                    return Err(self.shared.fail(self.dir.clone(), e));
+                    return Err(self.syncer.fail(self.dir.clone(), e));
                 }
                 self.dir_unsynced = false;
             }
             Ok(())
         } else {
-            self.shared.sync()
+            self.syncer.sync()
         }
     }
 
@@ -360,35 +361,35 @@ impl Journal {
 
     /// Syncs the segments sealed without a sync (policy `Never`).
     fn sync_sealed(&mut self) -> Result<()> {
-        self.shared.check()?;
+        self.syncer.check()?;
         while let Some(sealed) = self.unsynced_sealed.pop() {
-            self.shared.sync_file(&sealed)?;
+            self.syncer.sync_file(&sealed)?;
         }
         Ok(())
     }
 
     /// Seals the active segment and starts a new one at the next offset.
     fn rotate(&mut self) -> Result<()> {
-        self.shared.check()?;
+        self.syncer.check()?;
         let active = &mut self.active;
         if !active.sealed {
             active.map.store_u32(active.position, SEAL);
             active.sealed = true;
         }
         if self.config.durability != Durability::Never {
-            self.shared.sync_file(&active.active_file())?;
+            self.syncer.sync_file(&active.active_file())?;
             if let Err(e) = active.index.sync() {
                 if let Error::Sync { path, source } = e {
-                    return Err(self.shared.fail(path, source));
+                    return Err(self.syncer.fail(path, source));
                 }
                 return Err(e);
             }
-            self.shared.publish_appended();
+            self.syncer.publish_appended();
         } else if self.config.seal_sync {
             // One fdatasync per segment, before the next segment exists: a power loss then
             // cannot leave a later segment behind a sealed one whose end never reached the disk.
             // It touches only the sealed segment's pages, never the prefaulted ones of the next.
-            self.shared.sync_file(&active.active_file())?;
+            self.syncer.sync_file(&active.active_file())?;
         } else {
             self.unsynced_sealed.push(active.active_file());
         }
@@ -397,7 +398,7 @@ impl Journal {
         if self.config.durability == Durability::Never {
             self.dir_unsynced = true;
         }
-        self.shared.swap_active(new.active_file());
+        self.syncer.swap_active(new.active_file());
         let old = std::mem::replace(&mut self.active, new);
         self.sealed.push_back(SealedSegment {
             base: old.base,
@@ -450,13 +451,13 @@ impl Journal {
 
     /// Makes everything durable, writes the clean-shutdown marker and releases the lock.
     pub fn close(mut self) -> Result<()> {
-        self.stop_syncer();
+        self.stop_sync_thread();
         self.discard_spare();
         self.sync()?;
         if let Err(e) = self.active.index.sync() {
             tracing::warn!(error = %e, "could not sync the index at close (it will be rebuilt)");
         }
-        clean::write(
+        clean_marker::write(
             &self.dir,
             &CleanMarker {
                 tail_base: self.active.base,
@@ -467,9 +468,9 @@ impl Journal {
         )
     }
 
-    fn stop_syncer(&mut self) {
-        if let Some(handle) = self.syncer.take() {
-            self.shared.stop_syncer();
+    fn stop_sync_thread(&mut self) {
+        if let Some(handle) = self.sync_thread.take() {
+            self.syncer.stop_thread();
             let _ = handle.join();
         }
     }
@@ -497,7 +498,7 @@ impl Journal {
 
     /// Every offset below this is durable under the journal's [`Durability`] policy.
     pub fn durable_next_offset(&self) -> u64 {
-        self.shared.durable_next()
+        self.syncer.durable_next()
     }
 
     /// Number of segment files (sealed and active).
@@ -512,7 +513,7 @@ impl Journal {
 
     /// The first sync failure, if any (after which the journal is stopped).
     pub fn failure(&self) -> Option<Arc<SyncFailure>> {
-        self.shared.failure()
+        self.syncer.failure()
     }
 
     /// Opens a reader on this journal, positioned at the first retained record.
@@ -520,20 +521,20 @@ impl Journal {
         JournalReader::open(&self.dir)
     }
 
-    pub(crate) fn shared(&self) -> &Arc<SyncShared> {
-        &self.shared
+    pub(crate) fn syncer(&self) -> &Arc<Syncer> {
+        &self.syncer
     }
 
     /// Makes the next fdatasync fail with `EIO`, to test the fatal-error path.
     #[doc(hidden)]
     pub fn inject_sync_failure(&self) {
-        self.shared.fail_next_sync();
+        self.syncer.fail_next_sync();
     }
 }
 
 impl Drop for Journal {
     fn drop(&mut self) {
-        self.stop_syncer();
+        self.stop_sync_thread();
         if let Some(p) = self.preparing.take() {
             let _ = p.wait(); // like a crash: the spare stays for recovery to delete
         }

@@ -2,12 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::clean;
 use crate::error::{Error, IoContext, Result};
+use crate::format::clean_marker;
+use crate::format::meta;
+use crate::format::segment::{self, INDEX_EXT, LOG_EXT, SEGMENT_HEADER_LEN};
 use crate::mapping::Mapping;
-use crate::meta;
-use crate::recovery::{scan, Stop};
-use crate::segment::{self, INDEX_EXT, LOG_EXT, SEGMENT_HEADER_LEN};
+use crate::read::scan::{scan, Stop};
 
 /// What [`inspect`] found in one segment.
 #[derive(Debug)]
@@ -105,7 +105,7 @@ pub fn inspect(dir: impl AsRef<Path>) -> Result<Vec<SegmentInfo>> {
             },
             _ => None,
         };
-        let index_ok = crate::index::load(
+        let index_ok = crate::format::index::load(
             &segment::segment_path(dir, base, INDEX_EXT),
             base,
             header.seed,
@@ -132,7 +132,7 @@ pub fn inspect(dir: impl AsRef<Path>) -> Result<Vec<SegmentInfo>> {
 /// since), the journal must end where the marker says: a missing or shortened last segment is
 /// reported on the last segment's entry.
 fn check_marker(dir: &Path, out: &mut [SegmentInfo]) {
-    let Some(m) = clean::read(dir) else { return };
+    let Some(m) = clean_marker::read(dir) else { return };
     let Some(last) = out.last_mut() else { return };
     if last.problem.is_some() {
         return;

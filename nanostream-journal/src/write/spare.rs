@@ -1,26 +1,25 @@
 //! The spare segment: the next segment file, prepared ahead of rotation on a background thread.
 //!
 //! A spare is `next-segment.spare` in the journal directory: created, preallocated to the segment
-//! size and mapped read-write; under [`Durability::Never`] every page is also prefaulted writable
-//! (`MADV_POPULATE_WRITE`), so the appender's first write to a page does not fault. It has no
-//! header (all zeros) and no segment name, so readers, the CLI and retention never see it, and
-//! recovery deletes it. Rotation gives it its header and renames it to `<base>.log`.
+//! size and mapped read-write; under [`Durability::Never`](crate::Durability::Never) every page
+//! is also prefaulted writable (`MADV_POPULATE_WRITE`), so the appender's first write to a page
+//! does not fault. It has no header (all zeros) and no segment name, so readers, the CLI and
+//! retention never see it, and recovery deletes it. Rotation gives it its header and renames it
+//! to `<base>.log`.
 //!
 //! Why only under `Never`: prefaulted pages are dirty (zero) page-cache pages, so the next
 //! `fdatasync` of the file would write the whole segment; and a page that writeback has cleaned is
 //! write-protected again, so its next write faults anyway. The syncing policies sync the new
 //! segment at rotation, so prefaulting would cost them a segment of zeros and save nothing.
 
-use std::fs::File;
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
 use crate::error::{Error, IoContext, Result};
+use crate::format::segment::{segment_path, SegmentHeader, LOG_EXT, SPARE_FILE};
+use crate::fs::{create_preallocated, sync_dir};
 use crate::mapping::Mapping;
-use crate::segment::create_preallocated;
-
-/// Name of the spare segment file.
-pub(crate) const SPARE_FILE: &str = "next-segment.spare";
 
 /// A preallocated, mapped segment file without a header or a name.
 #[derive(Debug)]
@@ -73,4 +72,34 @@ impl Preparing {
             Err(_) => Err(None),
         }
     }
+}
+
+/// Turns a prepared spare into segment `base`: writes its header and renames it to `<base>.log`.
+///
+/// With `durable`, the header (and the preallocation) is fdatasynced before the rename and the
+/// directory fsynced after it, so the segment is named, listed and has a valid header on disk
+/// before anything is appended to it. Without (`Durability::Never`), both are left to the next
+/// [`Journal::sync`](crate::Journal::sync) or close: no fsync touches the prefaulted pages, and
+/// a power loss can leave the newest segment named but with a header that never reached the disk
+/// (recovery drops such a segment: see
+/// [`header_never_written`](crate::format::segment::header_never_written)).
+pub(crate) fn install(dir: &Path, base: u64, spare: &mut Spare, durable: bool) -> Result<SegmentHeader> {
+    let header = SegmentHeader::new(base, spare.map.len() as u64);
+    spare.map.write(0, &header.encode());
+    if durable {
+        spare.file.sync_data().map_err(|source| Error::Sync {
+            path: spare.path.clone(),
+            source,
+        })?;
+    }
+    let path = segment_path(dir, base, LOG_EXT);
+    fs::rename(&spare.path, &path).at(&path)?;
+    spare.path = path;
+    if durable {
+        sync_dir(dir).map_err(|source| Error::Sync {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    Ok(header)
 }

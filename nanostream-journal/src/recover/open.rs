@@ -14,81 +14,17 @@
 use std::fs::{self, File};
 use std::path::Path;
 
-use crate::clean::{self, CleanMarker};
 use crate::config::JournalConfig;
 use crate::error::{Error, IoContext, Result};
+use crate::format::clean_marker::{self, CleanMarker};
+use crate::format::index::{self, IndexEntry, IndexWriter};
+use crate::format::meta::META_FILE;
+use crate::format::record::{probe, Probe, ALIGN, RECORD_HEADER_LEN, SEAL, SEAL_LEN};
+use crate::format::segment::{self, SegmentHeader, INDEX_EXT, LOG_EXT, SEGMENT_HEADER_LEN, SPARE_FILE};
 use crate::fs::sync_dir;
-use crate::index::{self, IndexEntry, IndexWriter};
 use crate::mapping::Mapping;
-use crate::meta::META_FILE;
-use crate::record::{probe, Probe, ALIGN, RECORD_HEADER_LEN, SEAL, SEAL_LEN};
-use crate::report::Dropped;
-use crate::segment::{self, SegmentHeader, INDEX_EXT, LOG_EXT, SEGMENT_HEADER_LEN};
-use crate::spare;
-
-/// Why a scan stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Stop {
-    /// No record at the end position (yet).
-    Empty,
-    /// The seal marker: the segment is complete.
-    Sealed,
-    /// A torn or corrupt record.
-    Invalid(&'static str),
-}
-
-/// The result of scanning a segment from some record onwards.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Scan {
-    /// Byte position where the scan stopped.
-    pub(crate) end: usize,
-    /// Offset of the record that would be at `end`.
-    pub(crate) next_offset: u64,
-    /// Records seen.
-    pub(crate) records: u64,
-    /// Timestamp of the last valid record seen (0 if none).
-    pub(crate) last_timestamp: u64,
-    /// Why it stopped.
-    pub(crate) stop: Stop,
-}
-
-/// Walks valid records from (`pos`, `offset`), calling `each(offset, position, timestamp)`.
-pub(crate) fn scan(
-    map: &Mapping,
-    seed: u64,
-    mut pos: usize,
-    mut offset: u64,
-    mut each: impl FnMut(u64, usize, u64),
-) -> Scan {
-    let mut records = 0;
-    let mut last_timestamp = 0;
-    let stop = loop {
-        if pos + SEAL_LEN > map.len() {
-            break Stop::Invalid("segment ends without a seal marker");
-        }
-        match probe(map, seed, pos, offset) {
-            Probe::Empty => break Stop::Empty,
-            Probe::Sealed => break Stop::Sealed,
-            Probe::Invalid(reason) => break Stop::Invalid(reason),
-            Probe::Record {
-                timestamp, next_pos, ..
-            } => {
-                each(offset, pos, timestamp);
-                records += 1;
-                last_timestamp = timestamp;
-                pos = next_pos;
-                offset += 1;
-            }
-        }
-    };
-    Scan {
-        end: pos,
-        next_offset: offset,
-        records,
-        last_timestamp,
-        stop,
-    }
-}
+use crate::read::scan::{scan, Scan, Stop};
+use crate::recover::report::Dropped;
 
 /// Index entries a writer would have produced for a segment: the first record, then one record
 /// at least `interval` bytes after the previous entry.
@@ -148,10 +84,12 @@ fn clean_leftovers(dir: &Path, bases: &[u64]) -> Result<()> {
         let entry = entry.at(dir)?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        let leftover = if name == spare::SPARE_FILE {
+        let leftover = if name == SPARE_FILE {
             true
         } else if let Some(stem) = name.strip_suffix(".tmp") {
-            segment::parse_name(stem, LOG_EXT).is_some() || stem == META_FILE || stem == clean::CLEAN_FILE
+            segment::parse_name(stem, LOG_EXT).is_some()
+                || stem == META_FILE
+                || stem == clean_marker::CLEAN_FILE
         } else if let Some(base) = segment::parse_name(name, INDEX_EXT) {
             bases.binary_search(&base).is_err()
         } else {
@@ -515,7 +453,7 @@ fn drop_unwritten(
 /// Recovers the journal in `dir` (which the caller has locked).
 pub(crate) fn recover(dir: &Path, config: &JournalConfig) -> Result<Recovered> {
     let mut bases = segment::list(dir)?;
-    let marker = clean::read(dir);
+    let marker = clean_marker::read(dir);
     let mut repaired = None;
     if let Some(&newest) = bases.last() {
         if segment::header_never_written(dir, newest)? {

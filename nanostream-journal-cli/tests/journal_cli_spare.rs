@@ -1,0 +1,71 @@
+//! The spare segment (`next-segment.spare`, prepared ahead of rotation) is ignored by readers,
+//! `inspect`, the CLI's `stats` and retention, and removed by a clean close.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use common::{assert_prefix, payload_for, wait_until, TempDir};
+use nanostream_journal::{inspect, Durability, Journal, JournalConfig};
+
+const SPARE: &str = "next-segment.spare";
+const WAIT: Duration = Duration::from_secs(30);
+
+fn config(durability: Durability) -> JournalConfig {
+    JournalConfig::new()
+        .segment_size(8192)
+        .index_interval(256)
+        .durability(durability)
+}
+
+/// Appends `n` records (committing every 10) and returns the journal, as a crash would leave it
+/// once dropped.
+fn appended(dir: &Path, durability: Durability, n: u64) -> Journal {
+    let mut j = Journal::open(dir, config(durability)).expect("open");
+    for o in 0..n {
+        j.append(&payload_for(o)).expect("append");
+        if o % 10 == 9 {
+            j.commit().expect("commit");
+        }
+    }
+    j.commit().expect("commit");
+    j
+}
+
+#[test]
+fn a_spare_is_prepared_and_ignored_by_readers_cli_and_retention() {
+    for durability in [Durability::Never, Durability::EveryBatch] {
+        let tmp = TempDir::new("spare-ignored");
+        let mut j = appended(tmp.path(), durability, 200);
+        let spare = tmp.join(SPARE);
+        wait_until(WAIT, "the spare to be prepared", || spare.exists());
+        // Readers, inspect (the CLI's engine) and retention see only segments.
+        assert_prefix(tmp.path(), 200);
+        let infos = inspect(tmp.path()).expect("inspect");
+        assert_eq!(infos.len(), j.segment_count());
+        assert_eq!(infos.iter().map(|s| s.records).sum::<u64>(), 200);
+        let (code, out) = {
+            let o = Command::new(env!("CARGO_BIN_EXE_nanostream-journal"))
+                .args(["stats", tmp.path().to_str().expect("utf-8")])
+                .output()
+                .expect("cli");
+            (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned())
+        };
+        assert_eq!(code, Some(0), "{out}");
+        assert!(!out.contains(SPARE), "{out}");
+        assert!(
+            out.contains(&format!("segments:      {}", j.segment_count())),
+            "{out}"
+        );
+        let before = j.segment_count();
+        j.apply_retention().expect("retention without a policy");
+        assert_eq!(j.segment_count(), before);
+        assert!(spare.exists(), "retention leaves the spare alone");
+        // A clean close removes the spare.
+        j.close().expect("close");
+        assert!(!spare.exists(), "close removes the spare");
+        assert_prefix(tmp.path(), 200);
+    }
+}
