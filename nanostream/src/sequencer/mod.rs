@@ -61,10 +61,10 @@ pub(crate) fn check_claim(n: i64, size: i64) -> Result<(), ClaimError> {
 /// while the producer waits (no consumer would free a slot again: waiting on would hang).
 ///
 /// The producer spins (with a spin-loop hint) for up to [`SPIN_BEFORE_YIELD`] before it starts
-/// yielding. Yielding at once is what crossbeam's `Backoff` does, and it cost us: with producer
-/// and consumer pinned, `perf` put 19% of the producer's samples in `sched_yield` in the unicast
-/// benchmark, and while the producer was away in the kernel (microseconds in a VM) the consumer
-/// drained the ring and sat idle. A bounded spin keeps the producer on hand for the consumer's
+/// yielding. Yielding at once (as crossbeam's `Backoff` does) costs throughput: with producer
+/// and consumer pinned, `perf` puts 19% of the producer's samples in `sched_yield` in the unicast
+/// benchmark that way, and while the producer is away in the kernel (microseconds in a VM) the
+/// consumer drains the ring and sits idle. A bounded spin keeps the producer on hand for the consumer's
 /// next release; the bound keeps it from starving a consumer that shares its core.
 #[inline(never)]
 #[cold]

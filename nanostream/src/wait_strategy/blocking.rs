@@ -55,9 +55,9 @@ impl BlockingWaitStrategy {
         timeout: Option<std::time::Duration>,
     ) -> Result<i64, WaitError> {
         // Spin, then yield, for a few microseconds before parking (as crossbeam's `recv` does):
-        // an event that arrives within that time is taken without a park and an unpark. The
-        // peers benchmark measured the blocking round trip at 2.05x crossbeam's p50 (47.8x at
-        // p99) parking at once; with this phase it was 0.64-1.00x (p50) and 0.88-1.04x (p99).
+        // an event that arrives within that time is taken without a park and an unpark. In the
+        // peers benchmark's blocking round trip, parking at once is 2.05x crossbeam's p50 (47.8x
+        // at p99); with this phase, 0.64-1.00x (p50) and 0.88-1.04x (p99).
         let mut backoff = SpinThenYield::new(SPIN_BEFORE_PARK);
         let mut yields = 0;
         loop {
