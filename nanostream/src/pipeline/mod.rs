@@ -122,7 +122,8 @@ impl<W: WaitStrategy> Pipeline<W> {
             .filter(move |c| !c.is_detached() && c.sequence.get() < target)
     }
 
-    fn raise(&self) {
+    /// Raises the alert and wakes every consumer parked in the wait strategy.
+    pub(crate) fn raise(&self) {
         self.alert.raise();
         self.wait_strategy.signal_all();
     }

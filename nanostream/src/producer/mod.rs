@@ -8,6 +8,7 @@
 //! claimed slot. Nothing is allocated or moved; the event is written in place.
 
 mod batch;
+mod lifecycle;
 mod multi;
 mod publisher;
 mod single;

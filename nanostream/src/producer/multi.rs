@@ -1,14 +1,12 @@
 //! [`MultiProducer`]: the cloneable handle of a pipeline with several publishing threads.
 
-use crate::sync::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use parking_lot::{Condvar, Mutex};
-
+use super::lifecycle::{Finish, Lifecycle};
 use super::sealed::{Claim, Token};
 use crate::error::{ClaimError, ShutdownError};
 use crate::monitor::PipelineMonitor;
-use crate::pipeline::{Patience, Pipeline, DROP_STALL_TIMEOUT};
+use crate::pipeline::Pipeline;
 use crate::poller::EventPoller;
 use crate::ring_buffer::RingView;
 use crate::sequencer::{AvailabilityBuffer, MultiProducerSequencer};
@@ -27,24 +25,10 @@ pub type MultiEventPoller<E, W> = EventPoller<E, W, Arc<AvailabilityBuffer>>;
 /// for the consumers only as long as they make progress: when none of them has moved for 5
 /// seconds it halts the pipeline and logs (with `tracing`) what it left.
 pub struct MultiProducer<E, W: WaitStrategy> {
+    /// First, so that a drop drains and stops the pipeline before anything else goes.
+    lifecycle: Lifecycle<E, W, Arc<AvailabilityBuffer>>,
     ring: Arc<RingBuffer<E>>,
     sequencer: Arc<MultiProducerSequencer<W>>,
-    control: std::sync::Arc<Control<E, W>>,
-    released: bool,
-}
-
-struct Control<E, W: WaitStrategy> {
-    handles: AtomicUsize,
-    pipeline: Mutex<Option<Pipeline<W>>>,
-    outcome: Mutex<Option<Result<(), ShutdownError>>>,
-    finished: Condvar,
-    pollers: Mutex<Vec<MultiEventPoller<E, W>>>,
-    monitor: PipelineMonitor,
-}
-
-enum Finish {
-    Shutdown(Patience),
-    Halt,
 }
 
 impl<E, W: WaitStrategy> MultiProducer<E, W> {
@@ -58,15 +42,7 @@ impl<E, W: WaitStrategy> MultiProducer<E, W> {
         Self {
             ring,
             sequencer: Arc::new(sequencer),
-            control: std::sync::Arc::new(Control {
-                handles: AtomicUsize::new(1),
-                pipeline: Mutex::new(Some(pipeline)),
-                outcome: Mutex::new(None),
-                finished: Condvar::new(),
-                pollers: Mutex::new(pollers),
-                monitor,
-            }),
-            released: false,
+            lifecycle: Lifecycle::new(pipeline, pollers, monitor),
         }
     }
 
@@ -77,7 +53,7 @@ impl<E, W: WaitStrategy> MultiProducer<E, W> {
     /// never returns, or an event poller that is never polled. Use
     /// [`shutdown_timeout`](Self::shutdown_timeout) for a bound.
     pub fn shutdown(mut self) -> Result<(), ShutdownError> {
-        self.finish(Finish::Shutdown(Patience::Forever), true)
+        self.lifecycle.finish(Finish::shutdown(), true)
     }
 
     /// As [`shutdown`](Self::shutdown), but gives up after `timeout` (counting the wait for the
@@ -85,94 +61,25 @@ impl<E, W: WaitStrategy> MultiProducer<E, W> {
     /// clones get [`PublishError::Halted`](crate::PublishError::Halted) from then on, and the
     /// last of them to go joins the threads.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Result<(), ShutdownError> {
-        self.finish(Finish::Shutdown(Patience::timeout(timeout)), true)
+        self.lifecycle.finish(Finish::shutdown_within(timeout), true)
     }
 
     /// Stops every consumer now, leaving unprocessed events. Other clones get
     /// [`PublishError::Halted`](crate::PublishError::Halted) from then on; the last handle to go
     /// joins the threads. Returns handler failures when this is the last handle.
     pub fn halt(mut self) -> Result<(), ShutdownError> {
-        self.finish(Finish::Halt, false)
-    }
-
-    /// Raises the alert and wakes every waiting consumer.
-    fn raise(&self) {
-        self.sequencer.alert().raise();
-        if let Some(pipeline) = self.control.pipeline.lock().as_ref() {
-            pipeline.wait_strategy.signal_all();
-        }
-    }
-
-    /// Gives up this handle; the last handle shuts the pipeline down. With `wait`, a handle that
-    /// is not the last waits for the last one's outcome.
-    fn finish(&mut self, how: Finish, wait: bool) -> Result<(), ShutdownError> {
-        self.released = true;
-        if let Finish::Halt = how {
-            // Wake every waiting consumer; the last handle joins them.
-            self.raise();
-        }
-        if self.control.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
-            // The last handle: no claim is in flight any more.
-            // Pollers never taken would count as live consumers, and shutdown would wait
-            // forever for them: drop them first (that detaches them).
-            drop(std::mem::take(&mut *self.control.pollers.lock()));
-            let pipeline = self.control.pipeline.lock().take();
-            let result = match pipeline {
-                None => Ok(()),
-                Some(pipeline) => match how {
-                    Finish::Halt => pipeline.halt(),
-                    Finish::Shutdown(patience) => pipeline.shutdown(patience),
-                },
-            };
-            *self.control.outcome.lock() = Some(result.clone());
-            self.control.finished.notify_all();
-            return result;
-        }
-        let patience = match how {
-            Finish::Shutdown(patience) if wait => patience,
-            _ => return Ok(()),
-        };
-        let mut outcome = self.control.outcome.lock();
-        loop {
-            if let Some(result) = outcome.as_ref() {
-                return result.clone();
-            }
-            match patience {
-                Patience::Until(Some(deadline), timeout) => {
-                    if self
-                        .control
-                        .finished
-                        .wait_until(&mut outcome, deadline)
-                        .timed_out()
-                        && outcome.is_none()
-                    {
-                        drop(outcome);
-                        // Give up as the error says: halt, so that nothing goes on waiting
-                        // for the clones that are still alive.
-                        self.raise();
-                        return Err(ShutdownError::Timeout {
-                            timeout,
-                            lagging: vec![(
-                                "other MultiProducer clones still alive".to_owned(),
-                                self.control.handles.load(Ordering::Acquire) as i64,
-                            )],
-                        });
-                    }
-                }
-                _ => self.control.finished.wait(&mut outcome),
-            }
-        }
+        self.lifecycle.finish(Finish::Halt, false)
     }
 
     /// A monitor for the pipeline, usable from any thread.
     pub fn monitor(&self) -> PipelineMonitor {
-        self.control.monitor.clone()
+        self.lifecycle.monitor()
     }
 
     /// The event pollers added with [`Builder::event_poller`](crate::Builder::event_poller), in
     /// the order they were added (empty after the first call on any clone).
     pub fn take_event_pollers(&mut self) -> Vec<MultiEventPoller<E, W>> {
-        std::mem::take(&mut *self.control.pollers.lock())
+        self.lifecycle.take_event_pollers()
     }
 
     /// The highest claimed sequence.
@@ -198,12 +105,10 @@ impl<E, W: WaitStrategy> MultiProducer<E, W> {
 
 impl<E, W: WaitStrategy> Clone for MultiProducer<E, W> {
     fn clone(&self) -> Self {
-        self.control.handles.fetch_add(1, Ordering::AcqRel);
         Self {
             ring: self.ring.clone(),
             sequencer: self.sequencer.clone(),
-            control: self.control.clone(),
-            released: false,
+            lifecycle: self.lifecycle.another_handle(),
         }
     }
 }
@@ -227,20 +132,6 @@ impl<E, W: WaitStrategy> Claim<E> for MultiProducer<E, W> {
             self.sequencer.publish(high);
         } else {
             self.sequencer.publish_range(low, high);
-        }
-    }
-}
-
-impl<E, W: WaitStrategy> Drop for MultiProducer<E, W> {
-    fn drop(&mut self) {
-        if self.released {
-            return;
-        }
-        if let Err(error) = self.finish(
-            Finish::Shutdown(Patience::WhileProgressing(DROP_STALL_TIMEOUT)),
-            false,
-        ) {
-            tracing::error!(%error, "pipeline shut down with an error when its last producer was dropped");
         }
     }
 }

@@ -2,10 +2,11 @@
 
 use std::time::Duration;
 
+use super::lifecycle::{Finish, Lifecycle};
 use super::sealed::{Claim, Token};
 use crate::error::{ClaimError, ShutdownError};
 use crate::monitor::PipelineMonitor;
-use crate::pipeline::{Patience, Pipeline, DROP_STALL_TIMEOUT};
+use crate::pipeline::Pipeline;
 use crate::poller::EventPoller;
 use crate::ring_buffer::RingView;
 use crate::sequencer::{SingleProducerSequencer, SinglePublished};
@@ -22,11 +23,10 @@ use crate::{RingBuffer, WaitStrategy};
 /// poller nobody polls) it halts the pipeline instead, without waiting for threads stuck in a
 /// handler, and logs what it left (with `tracing`), as it logs a failure it cannot return.
 pub struct SingleProducer<E, W: WaitStrategy> {
+    /// First, so that a drop drains and stops the pipeline before anything else goes.
+    lifecycle: Lifecycle<E, W, SinglePublished>,
     ring: Arc<RingBuffer<E>>,
     sequencer: SingleProducerSequencer<W>,
-    pipeline: Option<Pipeline<W>>,
-    pollers: Vec<EventPoller<E, W, SinglePublished>>,
-    monitor: PipelineMonitor,
 }
 
 impl<E, W: WaitStrategy> SingleProducer<E, W> {
@@ -40,9 +40,7 @@ impl<E, W: WaitStrategy> SingleProducer<E, W> {
         Self {
             ring,
             sequencer,
-            pipeline: Some(pipeline),
-            pollers,
-            monitor,
+            lifecycle: Lifecycle::new(pipeline, pollers, monitor),
         }
     }
 
@@ -52,7 +50,7 @@ impl<E, W: WaitStrategy> SingleProducer<E, W> {
     /// It waits as long as that takes, also for a handler that never returns or an event poller
     /// that is never polled. Use [`shutdown_timeout`](Self::shutdown_timeout) for a bound.
     pub fn shutdown(mut self) -> Result<(), ShutdownError> {
-        self.take_pipeline().shutdown(Patience::Forever)
+        self.lifecycle.finish(Finish::shutdown(), true)
     }
 
     /// As [`shutdown`](Self::shutdown), but gives up after `timeout` with
@@ -60,7 +58,7 @@ impl<E, W: WaitStrategy> SingleProducer<E, W> {
     /// had not ended. The pipeline is halted then; a thread stuck in its handler exits when the
     /// handler returns, and is not waited for.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Result<(), ShutdownError> {
-        self.take_pipeline().shutdown(Patience::timeout(timeout))
+        self.lifecycle.finish(Finish::shutdown_within(timeout), true)
     }
 
     /// Stops every consumer now, leaving unprocessed events, and joins the threads: it waits for
@@ -68,27 +66,18 @@ impl<E, W: WaitStrategy> SingleProducer<E, W> {
     /// [`shutdown_timeout`](Self::shutdown_timeout) with a short timeout not to wait for one
     /// that is stuck).
     pub fn halt(mut self) -> Result<(), ShutdownError> {
-        self.take_pipeline().halt()
-    }
-
-    fn take_pipeline(&mut self) -> Pipeline<W> {
-        // Pollers never taken would count as live consumers, and shutdown would wait forever
-        // for them to catch up: drop them first (that detaches them).
-        self.pollers.clear();
-        self.pipeline
-            .take()
-            .expect("the pipeline is only taken by shutdown, halt or drop, which consume the producer")
+        self.lifecycle.finish(Finish::Halt, false)
     }
 
     /// A monitor for the pipeline, usable from any thread.
     pub fn monitor(&self) -> PipelineMonitor {
-        self.monitor.clone()
+        self.lifecycle.monitor()
     }
 
     /// The event pollers added with [`Builder::event_poller`](crate::Builder::event_poller), in
     /// the order they were added (empty after the first call).
     pub fn take_event_pollers(&mut self) -> Vec<EventPoller<E, W, SinglePublished>> {
-        std::mem::take(&mut self.pollers)
+        self.lifecycle.take_event_pollers()
     }
 
     /// The highest published sequence.
@@ -134,18 +123,6 @@ impl<E, W: WaitStrategy> Claim<E> for SingleProducer<E, W> {
     #[inline(always)]
     fn commit(&self, low: i64, high: i64, _: Token) {
         self.sequencer.publish_range(low, high);
-    }
-}
-
-impl<E, W: WaitStrategy> Drop for SingleProducer<E, W> {
-    fn drop(&mut self) {
-        if let Some(pipeline) = self.pipeline.take() {
-            // As in `take_pipeline`: detach pollers nobody took.
-            self.pollers.clear();
-            if let Err(error) = pipeline.shutdown(Patience::WhileProgressing(DROP_STALL_TIMEOUT)) {
-                tracing::error!(%error, "pipeline shut down with an error when its producer was dropped");
-            }
-        }
     }
 }
 

@@ -214,11 +214,6 @@ impl<W: WaitStrategy> MultiProducerSequencer<W> {
     pub fn highest_published(&self, lower: i64, available: i64) -> i64 {
         self.available.highest_published(lower, available)
     }
-
-    /// The alert this sequencer gives up on.
-    pub(crate) fn alert(&self) -> &Arc<Alert> {
-        &self.alert
-    }
 }
 
 impl<W> std::fmt::Debug for MultiProducerSequencer<W> {
