@@ -23,19 +23,12 @@
 //! of the cursor protocol with no library around them (`peers/bare_cursor.rs`): the protocol's
 //! ceiling against the `disruptor` crate.
 
-#[path = "peers/alloc_count.rs"]
 mod alloc_count;
-#[path = "peers/bare_cursor.rs"]
 mod bare_cursor;
-#[path = "peers/clock.rs"]
 mod clock;
-#[path = "peers/contenders.rs"]
 mod contenders;
-#[path = "peers/cores.rs"]
 mod cores;
-#[path = "peers/report.rs"]
 mod report;
-#[path = "peers/scenarios.rs"]
 mod scenarios;
 
 use std::time::{Duration, Instant};
