@@ -19,12 +19,10 @@
 //! streaming back-off costs a feed that does not saturate its consumer. The single-publish
 //! scenario publishes each event on its own in one loop (`Tx::send_each`: NanoStream runs it
 //! through a `Publisher` session, the others call their `publish` or `send`), shows NanoStream
-//! without the session and without the back-off beside it, and also runs two hand-written rings
-//! of the cursor protocol with no library around them (`peers/bare_cursor.rs`): the protocol's
-//! ceiling against the `disruptor` crate.
+//! without the session and without the back-off beside it. The protocol's ceiling (hand-written
+//! rings with no library around them) is an experiment: `experiments/README.md`.
 
 mod alloc_count;
-mod bare_cursor;
 mod clock;
 mod contenders;
 mod cores;
@@ -33,7 +31,6 @@ mod scenarios;
 
 use std::time::{Duration, Instant};
 
-use bare_cursor::BareCursor;
 use contenders::{
     Chan, Contender, CrossbeamBlock, CrossbeamSpin, Disruptor, DisruptorMulti, Nano, NanoMulti, StdBlock,
     StdSpin, Topology, TwoLineFloor, UserYield,
@@ -174,9 +171,7 @@ fn scenarios(size: Size, cores: Cores, tpn: f64) -> Vec<Scenario> {
             .with::<NanoSpinUnpaced>(tput!(NanoSpinUnpaced, u, n, 1))
             .with::<DisSpin>(tput!(DisSpin, u, n, 1))
             .with::<Chan<CrossbeamSpin>>(tput!(Chan<CrossbeamSpin>, u, n, 1))
-            .with::<Chan<StdSpin>>(tput!(Chan<StdSpin>, u, n, 1))
-            .with::<BareCursor<true>>(tput!(BareCursor<true>, u, n, 1))
-            .with::<BareCursor<false>>(tput!(BareCursor<false>, u, n, 1)),
+            .with::<Chan<StdSpin>>(tput!(Chan<StdSpin>, u, n, 1)),
         Scenario::new(UNICAST_BATCH)
             .with::<NanoSpin>(tput!(NanoSpin, u, n, 64))
             .with::<NanoSpinUnpaced>(tput!(NanoSpinUnpaced, u, n, 64))
@@ -437,11 +432,6 @@ fn main() {
         "The channels send the 64 values one by one: they have no batch send.",
     );
     results.note(
-        UNICAST,
-        "The bare cursor rings are the protocol NanoStream and the `disruptor` crate share, hand-written with no \
-         library around it (`benches/peers/bare_cursor.rs`): a ceiling, not a peer.",
-    );
-    results.note(
         ROUND_TRIP,
         "The producer publishes `i`, the consumer stores it in a padded atomic, the producer spins until it sees it. \
          The one-atomic floor passes `2i-1` / `2i` through a single cache-padded atomic.",
@@ -486,9 +476,6 @@ fn main() {
     );
     println!("{}", results.markdown());
     println!("{}", results.targets(&targets()));
-    // The hand-written rings (`peers/bare_cursor.rs`) against the `disruptor` crate: the most any
-    // implementation of the cursor protocol gains over it in this run.
-    println!("{}", results.ceiling(&[UNICAST], "bare cursor ring", "disruptor"));
     println!(
         "\ntotal time: {:.0} s; load average at the end: {} (other work on this shared machine competes for the same 2 cores)",
         started.elapsed().as_secs_f64(),

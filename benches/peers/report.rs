@@ -206,37 +206,6 @@ impl Results {
         out
     }
 
-    /// What the cursor protocol itself allows: in each of `scenarios`, every implementation whose
-    /// name contains `ring` ÷ the one whose name contains `peer`, and NanoStream ÷ that ring
-    /// (throughput medians of this run).
-    pub fn ceiling(&self, scenarios: &[&str], ring: &str, peer: &str) -> String {
-        let mut out = format!(
-            "\n### The protocol's ceiling (throughput medians of this run)\n\n\
-             | scenario | hand-written ring | ring ÷ {peer} | NanoStream ÷ ring |\n|---|---|---:|---:|\n"
-        );
-        for &scenario in scenarios {
-            let (Some(nano), Some(peer_row)) = (
-                self.nano(scenario, "throughput"),
-                self.find(scenario, peer, "throughput"),
-            ) else {
-                continue;
-            };
-            let rings = self.rows.iter().filter(|r| {
-                r.scenario == scenario && r.metric == "throughput" && r.implementation.contains(ring)
-            });
-            for ring in rings {
-                let _ = writeln!(
-                    out,
-                    "| {scenario} | {} | {:.2}× | {:.2}× |",
-                    ring.implementation,
-                    ring.median() / peer_row.median(),
-                    nano.median() / ring.median()
-                );
-            }
-        }
-        out
-    }
-
     /// The figures as CSV: scenario, implementation, metric, value, unit.
     pub fn csv(&self) -> String {
         let mut out = String::from("scenario,implementation,metric,value,unit\n");
