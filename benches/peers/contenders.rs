@@ -100,73 +100,80 @@ impl NanoWait for nanostream::BlockingWaitStrategy {
     }
 }
 
-/// Adds `topology`'s consumers to a NanoStream builder (single or multi producer), each with
-/// `backoff` (the builder's default unless given).
+/// The consumer added last with the opt-in streaming back-off if `paced`, as built otherwise.
+fn opt_in<W, K>(builder: nanostream::Builder<u64, W, K>, paced: bool) -> nanostream::Builder<u64, W, K>
+where
+    W: nanostream::WaitStrategy,
+    K: nanostream::ProducerKind,
+{
+    if paced {
+        builder.streaming_backoff(nanostream::StreamingBackoff::enabled())
+    } else {
+        builder
+    }
+}
+
+/// Adds `topology`'s consumers to a NanoStream builder (single or multi producer) and builds it.
+/// With `paced`, every consumer opts in to [`nanostream::StreamingBackoff::enabled`]; otherwise
+/// the builder's defaults stand (only the unicast consumer's pinning is set).
 macro_rules! nano_graph {
-    ($builder:expr, $setup:expr, $sink:expr) => {
-        nano_graph!($builder, $setup, $sink, nanostream::StreamingBackoff::default())
-    };
-    ($builder:expr, $setup:expr, $sink:expr, $backoff:expr) => {{
+    ($builder:expr, $setup:expr, $sink:expr, $paced:expr) => {{
         let mut sink = $sink;
-        let b: nanostream::StreamingBackoff = $backoff;
+        let paced: bool = $paced;
         let last = move |e: &u64, _: i64, _: bool| sink(*e);
         let stage = |e: &u64, _: i64, _: bool| pass(*e);
+        let b = $builder;
         match $setup.topology {
-            Topology::Unicast => $builder
-                .handle_events_with(last)
-                .pin_at_core($setup.consumer_core)
-                .streaming_backoff(b),
-            Topology::Chain3 => $builder
-                .handle_events_with(stage)
-                .streaming_backoff(b)
-                .and_then()
-                .handle_events_with(stage)
-                .streaming_backoff(b)
-                .and_then()
-                .handle_events_with(last)
-                .streaming_backoff(b),
-            Topology::Diamond => $builder
-                .handle_events_with(stage)
-                .streaming_backoff(b)
-                .handle_events_with(stage)
-                .streaming_backoff(b)
-                .and_then()
-                .handle_events_with(last)
-                .streaming_backoff(b),
+            Topology::Unicast => opt_in(
+                b.handle_events_with(last).pin_at_core($setup.consumer_core),
+                paced,
+            ),
+            Topology::Chain3 => {
+                let b = opt_in(b.handle_events_with(stage), paced).and_then();
+                let b = opt_in(b.handle_events_with(stage), paced).and_then();
+                opt_in(b.handle_events_with(last), paced)
+            }
+            Topology::Diamond => {
+                let b = opt_in(b.handle_events_with(stage), paced);
+                let b = opt_in(b.handle_events_with(stage), paced).and_then();
+                opt_in(b.handle_events_with(last), paced)
+            }
         }
         .build()
         .expect("a valid pipeline")
     }};
 }
 
-/// NanoStream with one producer. `SESSION`: single publishes in a loop go through a
-/// [`nanostream::Publisher`] session (the way to write such a loop); otherwise each is a
-/// `publish` call on the producer. `PACED`: consumers use the default
-/// [`nanostream::StreamingBackoff`]; otherwise it is disabled.
-pub struct Nano<W, const SESSION: bool = true, const PACED: bool = true>(PhantomData<W>);
+/// The name of a NanoStream row: the wait strategy, then what differs from a default pipeline
+/// published to through a `Publisher` session.
+fn nano_name(producer: &str, wait: &str, session: bool, paced: bool) -> String {
+    let how = match (session, paced) {
+        (true, false) => "",
+        (true, true) => ", streaming back-off",
+        (false, false) => ", publish on the producer",
+        (false, true) => ", publish on the producer, streaming back-off",
+    };
+    format!("NanoStream{producer} ({wait}{how})")
+}
+
+/// NanoStream with one producer, built with the defaults: `build_single_producer(..)`, the wait
+/// strategy, and the unicast consumer's pinning. `SESSION`: single publishes in a loop go through
+/// a [`nanostream::Publisher`] session (the way to write such a loop); otherwise each is a
+/// `publish` call on the producer. `PACED`: every consumer opts in to
+/// [`nanostream::StreamingBackoff::enabled`].
+pub struct Nano<W, const SESSION: bool = true, const PACED: bool = false>(PhantomData<W>);
 
 impl<W: NanoWait, const SESSION: bool, const PACED: bool> Contender for Nano<W, SESSION, PACED> {
     type Tx = NanoTx<W, SESSION>;
     fn name() -> String {
-        let how = match (SESSION, PACED) {
-            (true, true) => "",
-            (false, true) => ", publish on the producer",
-            (true, false) => ", streaming back-off disabled",
-            (false, false) => ", publish on the producer, streaming back-off disabled",
-        };
-        format!("NanoStream ({}{how})", W::LABEL)
+        nano_name("", W::LABEL, SESSION, PACED)
     }
     fn start<S: FnMut(u64) + Send + 'static>(setup: Setup, sink: S) -> Self::Tx {
-        let backoff = if PACED {
-            nanostream::StreamingBackoff::default()
-        } else {
-            nanostream::StreamingBackoff::disabled()
-        };
         NanoTx(nano_graph!(
             nanostream::build_single_producer(setup.capacity, || 0u64, W::make()),
             setup,
             sink,
-            backoff
+            PACED
         ))
     }
 }
@@ -202,19 +209,21 @@ impl<W: nanostream::WaitStrategy, const SESSION: bool> Tx for NanoTx<W, SESSION>
     }
 }
 
-/// NanoStream with the multi-producer sequencer.
-pub struct NanoMulti<W>(PhantomData<W>);
+/// NanoStream with the multi-producer sequencer, built with the defaults; `PACED`: every
+/// consumer opts in to [`nanostream::StreamingBackoff::enabled`].
+pub struct NanoMulti<W, const PACED: bool = false>(PhantomData<W>);
 
-impl<W: NanoWait> Contender for NanoMulti<W> {
+impl<W: NanoWait, const PACED: bool> Contender for NanoMulti<W, PACED> {
     type Tx = nanostream::MultiProducer<u64, W>;
     fn name() -> String {
-        format!("NanoStream multi ({})", W::LABEL)
+        nano_name(" multi", W::LABEL, true, PACED)
     }
     fn start<S: FnMut(u64) + Send + 'static>(setup: Setup, sink: S) -> Self::Tx {
         nano_graph!(
             nanostream::build_multi_producer(setup.capacity, || 0u64, W::make()),
             setup,
-            sink
+            sink,
+            PACED
         )
     }
 }

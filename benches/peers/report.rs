@@ -41,6 +41,9 @@ pub struct Target {
     pub scenario: &'static str,
     /// The metric compared.
     pub metric: &'static str,
+    /// A unique part of the NanoStream row's name; `None`: the first row (the default
+    /// configuration).
+    pub nano: Option<&'static str>,
     /// A unique part of the peer's implementation name.
     pub peer: &'static str,
     /// `true`: the ratio must be at least `bound`; `false`: at most.
@@ -128,6 +131,7 @@ impl Results {
             }
             let rounds = rows.first().map_or(0, |r| r.values.len());
             let _ = writeln!(out, "\n### {scenario}\n\nmedian [min–max] of {rounds} rounds\n");
+            let _ = writeln!(out, "{}\n", direction(&metrics));
             let mut header = "| implementation |".to_owned();
             let mut rule = "|---|".to_owned();
             for (metric, unit) in &metrics {
@@ -186,11 +190,17 @@ impl Results {
     /// The targets as a markdown table: the ratio, the bound, met or not.
     pub fn targets(&self, targets: &[Target]) -> String {
         let mut out = String::from(
-            "\n### Targets (NanoStream ÷ peer, medians of this run)\n\n| target | ratio | bound | |\n|---|---:|---:|---|\n",
+            "\n### Targets (NanoStream ÷ peer, medians of this run)\n\n\
+             NanoStream's default configuration, unless the line says otherwise. Throughput ratios: higher is \
+             better for NanoStream; latency ratios: lower is better.\n\n\
+             | target | ratio | bound | |\n|---|---:|---:|---|\n",
         );
         for t in targets {
-            let ratio = self
-                .nano(t.scenario, t.metric)
+            let nano = match t.nano {
+                Some(name) => self.find(t.scenario, name, t.metric),
+                None => self.nano(t.scenario, t.metric),
+            };
+            let ratio = nano
                 .zip(self.find(t.scenario, t.peer, t.metric))
                 .map(|(n, p)| n.median() / p.median());
             let (ratio, verdict) = match ratio {
@@ -202,37 +212,6 @@ impl Results {
             };
             let bound = format!("{} {:.2}×", if t.at_least { "≥" } else { "≤" }, t.bound);
             let _ = writeln!(out, "| {} | {ratio} | {bound} | {verdict} |", t.text);
-        }
-        out
-    }
-
-    /// What the cursor protocol itself allows: in each of `scenarios`, every implementation whose
-    /// name contains `ring` ÷ the one whose name contains `peer`, and NanoStream ÷ that ring
-    /// (throughput medians of this run).
-    pub fn ceiling(&self, scenarios: &[&str], ring: &str, peer: &str) -> String {
-        let mut out = format!(
-            "\n### The protocol's ceiling (throughput medians of this run)\n\n\
-             | scenario | hand-written ring | ring ÷ {peer} | NanoStream ÷ ring |\n|---|---|---:|---:|\n"
-        );
-        for &scenario in scenarios {
-            let (Some(nano), Some(peer_row)) = (
-                self.nano(scenario, "throughput"),
-                self.find(scenario, peer, "throughput"),
-            ) else {
-                continue;
-            };
-            let rings = self.rows.iter().filter(|r| {
-                r.scenario == scenario && r.metric == "throughput" && r.implementation.contains(ring)
-            });
-            for ring in rings {
-                let _ = writeln!(
-                    out,
-                    "| {scenario} | {} | {:.2}× | {:.2}× |",
-                    ring.implementation,
-                    ring.median() / peer_row.median(),
-                    nano.median() / ring.median()
-                );
-            }
         }
         out
     }
@@ -266,6 +245,23 @@ impl Results {
             }
         }
         out
+    }
+}
+
+/// How to read the ratio columns of a table with `metrics`.
+fn direction(metrics: &[(&str, &str)]) -> &'static str {
+    let latency = metrics.iter().any(|(_, unit)| *unit == "ns");
+    let throughput = metrics.iter().any(|(_, unit)| *unit == "events/s");
+    match (throughput, latency) {
+        (true, false) => {
+            "NanoStream ÷ this: NanoStream's first row's median ÷ this row's; throughput, so higher is better \
+             for NanoStream."
+        }
+        (false, true) => {
+            "NanoStream ÷ this: NanoStream's first row's median ÷ this row's; latency, so lower is better for \
+             NanoStream."
+        }
+        _ => "NanoStream ÷ this: NanoStream's first row's median ÷ this row's.",
     }
 }
 

@@ -15,32 +15,23 @@
 //! (single and batch publish), round-trip latency 1P-1C beside the floor (two pinned threads
 //! and one cache-padded atomic), 2P-1C throughput, a 3-stage pipeline and a diamond (yielding
 //! strategies: 4 threads share 2 cores), and blocking round-trip latency; and, with no target,
-//! publish-to-handler latency under a steady feed and under bursts, which shows what NanoStream's
-//! streaming back-off costs a feed that does not saturate its consumer. The single-publish
-//! scenario publishes each event on its own in one loop (`Tx::send_each`: NanoStream runs it
-//! through a `Publisher` session, the others call their `publish` or `send`), shows NanoStream
-//! without the session and without the back-off beside it, and also runs two hand-written rings
-//! of the cursor protocol with no library around them (`peers/bare_cursor.rs`): the protocol's
-//! ceiling against the `disruptor` crate.
+//! publish-to-handler latency under a steady feed and under bursts.
+//!
+//! NanoStream's first row in every scenario is the default configuration (the builder with only
+//! the wait strategy and the unicast consumer's pinning), and every ratio and target is taken
+//! against it. Beside it, opt-in rows: `streaming back-off` (every consumer built with
+//! `.streaming_backoff(StreamingBackoff::enabled())`) and, for single publishes, `publish on the
+//! producer` (each `publish` called on the producer instead of a `Publisher` session).
 
-#[path = "peers/alloc_count.rs"]
 mod alloc_count;
-#[path = "peers/bare_cursor.rs"]
-mod bare_cursor;
-#[path = "peers/clock.rs"]
 mod clock;
-#[path = "peers/contenders.rs"]
 mod contenders;
-#[path = "peers/cores.rs"]
 mod cores;
-#[path = "peers/report.rs"]
 mod report;
-#[path = "peers/scenarios.rs"]
 mod scenarios;
 
 use std::time::{Duration, Instant};
 
-use bare_cursor::BareCursor;
 use contenders::{
     Chan, Contender, CrossbeamBlock, CrossbeamSpin, Disruptor, DisruptorMulti, Nano, NanoMulti, StdBlock,
     StdSpin, Topology, TwoLineFloor, UserYield,
@@ -156,14 +147,17 @@ fn scenarios(size: Size, cores: Cores, tpn: f64) -> Vec<Scenario> {
         ($name:expr, $burst:expr, $period_ns:expr) => {
             Scenario::new($name)
                 .with::<NanoSpin>(feed!(NanoSpin, $burst, $period_ns))
-                .with::<NanoSpinUnpaced>(feed!(NanoSpinUnpaced, $burst, $period_ns))
+                .with::<NanoSpinPaced>(feed!(NanoSpinPaced, $burst, $period_ns))
                 .with::<DisSpin>(feed!(DisSpin, $burst, $period_ns))
         };
     }
     type NanoSpin = Nano<BusySpinWaitStrategy>;
+    type NanoSpinPaced = Nano<BusySpinWaitStrategy, true, true>;
     type NanoSpinPlain = Nano<BusySpinWaitStrategy, false>;
-    type NanoSpinUnpaced = Nano<BusySpinWaitStrategy, true, false>;
     type NanoYield = Nano<YieldingWaitStrategy>;
+    type NanoYieldPaced = Nano<YieldingWaitStrategy, true, true>;
+    type NanoMultiSpin = NanoMulti<BusySpinWaitStrategy>;
+    type NanoMultiSpinPaced = NanoMulti<BusySpinWaitStrategy, true>;
     type NanoBlock = Nano<BlockingWaitStrategy>;
     type DisSpin = Disruptor<disruptor::BusySpin>;
     type DisYield = Disruptor<UserYield>;
@@ -177,16 +171,14 @@ fn scenarios(size: Size, cores: Cores, tpn: f64) -> Vec<Scenario> {
     vec![
         Scenario::new(UNICAST)
             .with::<NanoSpin>(tput!(NanoSpin, u, n, 1))
+            .with::<NanoSpinPaced>(tput!(NanoSpinPaced, u, n, 1))
             .with::<NanoSpinPlain>(tput!(NanoSpinPlain, u, n, 1))
-            .with::<NanoSpinUnpaced>(tput!(NanoSpinUnpaced, u, n, 1))
             .with::<DisSpin>(tput!(DisSpin, u, n, 1))
             .with::<Chan<CrossbeamSpin>>(tput!(Chan<CrossbeamSpin>, u, n, 1))
-            .with::<Chan<StdSpin>>(tput!(Chan<StdSpin>, u, n, 1))
-            .with::<BareCursor<true>>(tput!(BareCursor<true>, u, n, 1))
-            .with::<BareCursor<false>>(tput!(BareCursor<false>, u, n, 1)),
+            .with::<Chan<StdSpin>>(tput!(Chan<StdSpin>, u, n, 1)),
         Scenario::new(UNICAST_BATCH)
             .with::<NanoSpin>(tput!(NanoSpin, u, n, 64))
-            .with::<NanoSpinUnpaced>(tput!(NanoSpinUnpaced, u, n, 64))
+            .with::<NanoSpinPaced>(tput!(NanoSpinPaced, u, n, 64))
             .with::<DisSpin>(tput!(DisSpin, u, n, 64))
             .with::<Chan<CrossbeamSpin>>(tput!(Chan<CrossbeamSpin>, u, n, 64))
             .with::<Chan<StdSpin>>(tput!(Chan<StdSpin>, u, n, 64)),
@@ -200,18 +192,21 @@ fn scenarios(size: Size, cores: Cores, tpn: f64) -> Vec<Scenario> {
                 scenarios::floor_round_trip(cores, rts, tpn)
             }),
         Scenario::new(TWO_P)
-            .with::<NanoMulti<BusySpinWaitStrategy>>(two_p!(NanoMulti<BusySpinWaitStrategy>))
+            .with::<NanoMultiSpin>(two_p!(NanoMultiSpin))
+            .with::<NanoMultiSpinPaced>(two_p!(NanoMultiSpinPaced))
             .with::<DisruptorMulti<disruptor::BusySpin>>(two_p!(DisruptorMulti<disruptor::BusySpin>))
             .with::<Chan<CrossbeamSpin>>(two_p!(Chan<CrossbeamSpin>))
             .with::<Chan<StdSpin>>(two_p!(Chan<StdSpin>)),
         Scenario::new(PIPELINE)
             .with::<NanoYield>(tput!(NanoYield, chain, p, 1))
+            .with::<NanoYieldPaced>(tput!(NanoYieldPaced, chain, p, 1))
             .with::<DisSpin>(tput!(DisSpin, chain, p, 1))
             .with::<DisYield>(tput!(DisYield, chain, p, 1))
             .with::<Chan<CrossbeamBlock>>(tput!(Chan<CrossbeamBlock>, chain, p, 1))
             .with::<Chan<StdBlock>>(tput!(Chan<StdBlock>, chain, p, 1)),
         Scenario::new(DIAMOND)
             .with::<NanoYield>(tput!(NanoYield, diamond, p, 1))
+            .with::<NanoYieldPaced>(tput!(NanoYieldPaced, diamond, p, 1))
             .with::<DisSpin>(tput!(DisSpin, diamond, p, 1))
             .with::<DisYield>(tput!(DisYield, diamond, p, 1))
             .with::<Chan<CrossbeamBlock>>(tput!(Chan<CrossbeamBlock>, diamond, p, 1))
@@ -231,10 +226,18 @@ fn targets() -> Vec<Target> {
         text,
         scenario,
         metric,
+        nano: None,
         peer,
         at_least,
         bound,
     };
+    // The same target for an opt-in row: shown on a line of its own, under the default's.
+    let opt_in = |target: Target, text, nano| Target {
+        text,
+        nano: Some(nano),
+        ..target
+    };
+    const PACED: &str = "NanoStream (BusySpin, streaming back-off)";
     vec![
         t(
             "unicast publish ≥ 1.2× disruptor",
@@ -243,6 +246,11 @@ fn targets() -> Vec<Target> {
             "disruptor",
             true,
             1.2,
+        ),
+        opt_in(
+            t("", UNICAST, "throughput", "disruptor", true, 1.2),
+            "(opt-in streaming back-off: unicast publish ≥ 1.2× disruptor)",
+            PACED,
         ),
         t(
             "unicast publish ≥ 2× crossbeam",
@@ -259,6 +267,11 @@ fn targets() -> Vec<Target> {
             "disruptor",
             true,
             1.0,
+        ),
+        opt_in(
+            t("", UNICAST_BATCH, "throughput", "disruptor", true, 1.0),
+            "(opt-in streaming back-off: unicast batch ≥ 1.0× disruptor)",
+            PACED,
         ),
         t(
             "unicast batch ≥ 2× crossbeam",
@@ -444,11 +457,6 @@ fn main() {
         "The channels send the 64 values one by one: they have no batch send.",
     );
     results.note(
-        UNICAST,
-        "The bare cursor rings are the protocol NanoStream and the `disruptor` crate share, hand-written with no \
-         library around it (`benches/peers/bare_cursor.rs`): a ceiling, not a peer.",
-    );
-    results.note(
         ROUND_TRIP,
         "The producer publishes `i`, the consumer stores it in a padded atomic, the producer spins until it sees it. \
          The one-atomic floor passes `2i-1` / `2i` through a single cache-padded atomic.",
@@ -469,21 +477,24 @@ fn main() {
     results.note(
         UNICAST,
         "Every implementation publishes each value on its own (one claim, one cursor store per event) in one loop. \
-         NanoStream's first row runs that loop through a `Publisher` session borrowed from the producer, and its \
-         consumer uses the default `StreamingBackoff` (it paces its polls while the producer streams); the other two \
-         NanoStream rows each leave one of these out: `publish` called on the producer itself, or a consumer that \
-         polls again at once after every batch.",
+         NanoStream's first row is the default configuration and runs that loop through a `Publisher` session \
+         borrowed from the producer; `streaming back-off`: the same, with the consumer opted in to \
+         `StreamingBackoff::enabled()` (it paces its polls while the producer streams); `publish on the producer`: \
+         the default configuration with `publish` called on the producer itself.",
     );
-    results.note(
-        UNICAST_BATCH,
-        "NanoStream's second row: a consumer with the streaming back-off disabled.",
-    );
+    for s in [UNICAST_BATCH, TWO_P, PIPELINE, DIAMOND] {
+        results.note(
+            s,
+            "NanoStream's first row is the default configuration; `streaming back-off`: every consumer opted in to \
+             `StreamingBackoff::enabled()`.",
+        );
+    }
     for s in [FEED_STEADY, FEED_SMALL_BURSTS, FEED_BURSTS] {
         results.note(
             s,
             "Publish-to-handler latency: each event carries the TSC read just before its publish, the handler \
-             records the difference (both reads, ~20 ns each here, are in every figure). No target: this shows \
-             what the streaming back-off costs a feed that does not saturate the consumer.",
+             records the difference (both reads, ~20 ns each here, are in every figure). No target: the \
+             `streaming back-off` row shows what the opt-in costs a feed that does not saturate the consumer.",
         );
     }
     results.note(
@@ -493,9 +504,6 @@ fn main() {
     );
     println!("{}", results.markdown());
     println!("{}", results.targets(&targets()));
-    // The hand-written rings (`peers/bare_cursor.rs`) against the `disruptor` crate: the most any
-    // implementation of the cursor protocol gains over it in this run.
-    println!("{}", results.ceiling(&[UNICAST], "bare cursor ring", "disruptor"));
     println!(
         "\ntotal time: {:.0} s; load average at the end: {} (other work on this shared machine competes for the same 2 cores)",
         started.elapsed().as_secs_f64(),

@@ -1,5 +1,5 @@
 //! Publication flags in the slots versus the LMAX cursor: the bare protocol experiment behind
-//! NanoStream's choice to keep the cursor (`benches/README.md`, "Publication flags in the slots").
+//! NanoStream's choice to keep the cursor (`experiments/README.md`).
 //!
 //! Eight bare 1P-1C protocols stream `u64`s through a ring of 64 Ki slots, producer and consumer
 //! pinned to the first two cores this process may use (as in `peers`), busy-spinning,
@@ -21,7 +21,8 @@
 //!   64-byte line, so the footprint grows by 1/7 instead of doubling.
 //! - `flag per line of 7 + 1 store`: as above, plus the store of `flag in slot + 1 store`.
 //!
-//! `cargo bench --bench slot_flags` prints two markdown tables (M events/s, median and min–max).
+//! `cargo bench --bench slot_flags` (in `experiments/`) prints two markdown tables (M events/s,
+//! median and min–max).
 
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -30,16 +31,13 @@ use std::time::Instant;
 
 use crossbeam_utils::CachePadded;
 
-#[path = "peers/cores.rs"]
-#[allow(dead_code)] // `peers` uses the rest of the module
-mod cores;
+use nanostream_experiments::{pin, Cores};
 
-use cores::{pin, Cores};
-
-const EVENTS: i64 = 20_000_000;
+/// Events per trial, and rounds after one warm-up round: (full run, `-- --quick`).
+const EVENTS: (i64, i64) = (20_000_000, 2_000_000);
 const SIZE: usize = 1 << 16;
 const MASK: i64 = SIZE as i64 - 1;
-const ROUNDS: usize = 7;
+const ROUNDS: (usize, usize) = (7, 3);
 
 /// A slot with its stamp in front of the event.
 #[repr(C)]
@@ -148,7 +146,7 @@ fn read(ring: &Ring, protocol: Protocol, sequence: i64) -> u64 {
 }
 
 /// One trial: returns M events/s.
-fn trial(protocol: Protocol, batch: i64, cores: Cores) -> f64 {
+fn trial(protocol: Protocol, batch: i64, cores: Cores, events: i64) -> f64 {
     let ring = Arc::new(Ring {
         slots: (0..SIZE)
             .map(|_| Slot {
@@ -173,13 +171,13 @@ fn trial(protocol: Protocol, batch: i64, cores: Cores) -> f64 {
             pin(cores.consumer);
             let mut sum = 0u64;
             let mut next = 0;
-            while next < EVENTS {
+            while next < events {
                 if !published(&ring, protocol, next) {
                     std::hint::spin_loop();
                     continue;
                 }
                 let mut high = next;
-                while high + 1 < EVENTS
+                while high + 1 < events
                     && high + 1 < next + SIZE as i64
                     && published(&ring, protocol, high + 1)
                 {
@@ -199,7 +197,7 @@ fn trial(protocol: Protocol, batch: i64, cores: Cores) -> f64 {
     let mut clear_until = -1i64;
     let start = Instant::now();
     let mut low = 0i64;
-    while low < EVENTS {
+    while low < events {
         let high = low + batch - 1;
         while high - SIZE as i64 > clear_until {
             clear_until = ring.consumed.load(Ordering::Acquire);
@@ -262,25 +260,31 @@ fn trial(protocol: Protocol, batch: i64, cores: Cores) -> f64 {
     std::hint::black_box(other_line);
     assert_eq!(
         sum,
-        (EVENTS as u64 - 1) * EVENTS as u64 / 2,
+        (events as u64 - 1) * events as u64 / 2,
         "an event was lost or repeated"
     );
-    EVENTS as f64 / elapsed / 1e6
+    events as f64 / elapsed / 1e6
 }
 
 fn main() {
     // Picked before this thread pins itself (the pick reads the calling thread's allowed cores).
     let cores = Cores::pick();
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (events, rounds) = if quick {
+        (EVENTS.1, ROUNDS.1)
+    } else {
+        (EVENTS.0, ROUNDS.0)
+    };
     println!(
-        "1P-1C, {EVENTS} u64 events, ring of {SIZE}, producer on core {}, consumer on core {}, busy spin",
+        "1P-1C, {events} u64 events, ring of {SIZE}, producer on core {}, consumer on core {}, busy spin",
         cores.producer, cores.consumer
     );
-    println!("median [min–max] of {ROUNDS} rounds after one warm-up round");
+    println!("median [min–max] of {rounds} rounds after one warm-up round");
     for batch in [1, 64] {
         let mut figures = vec![Vec::new(); Protocol::ALL.len()];
-        for _ in 0..=ROUNDS {
+        for _ in 0..=rounds {
             for (i, protocol) in Protocol::ALL.into_iter().enumerate() {
-                figures[i].push(trial(protocol, batch, cores));
+                figures[i].push(trial(protocol, batch, cores, events));
             }
         }
         println!("\n| protocol, batches of {batch} | M events/s | ÷ cursor |");
