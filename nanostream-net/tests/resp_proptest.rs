@@ -179,8 +179,17 @@ fn quote(arg: &[u8]) -> Vec<u8> {
     q
 }
 
+/// 512 cases per property, or `NSNET_PROPTEST_CASES` for a longer run.
+fn cases() -> u32 {
+    let default = if cfg!(miri) { 8 } else { 512 };
+    std::env::var("NSNET_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: if cfg!(miri) { 8 } else { 512 }, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn multibulk_round_trips_through_any_split(reqs in requests(), cuts in proptest::collection::vec(any::<usize>(), 0..12)) {
