@@ -2,7 +2,9 @@
 
 use std::borrow::Cow;
 
-use nanostream_net::resp::{parse_request, Limits, ProtocolError, RequestKind};
+use std::time::{Duration, Instant};
+
+use nanostream_net::resp::{parse_request, Limits, ProtocolError, RequestDecoder, RequestKind};
 
 type Args = Vec<Vec<u8>>;
 type Parsed = Vec<(RequestKind, Args)>;
@@ -39,6 +41,27 @@ fn parse_bytewise(input: &[u8], limits: &Limits) -> (Parsed, Result<usize, Proto
         buf.push(b);
         loop {
             match parse_request(&buf, limits) {
+                Ok(Some((req, used))) => {
+                    out.push((req.kind(), req.args().iter().map(|a| a.to_vec()).collect()));
+                    buf.drain(..used);
+                }
+                Ok(None) => break,
+                Err(e) => return (out, Err(e)),
+            }
+        }
+    }
+    (out, Ok(buf.len()))
+}
+
+/// [`parse_bytewise`] through one [`RequestDecoder`].
+fn decode_bytewise(input: &[u8], limits: &Limits) -> (Parsed, Result<usize, ProtocolError>) {
+    let mut decoder = RequestDecoder::new(*limits);
+    let mut out = Vec::new();
+    let mut buf = Vec::new();
+    for &b in input {
+        buf.push(b);
+        loop {
+            match decoder.decode(&buf) {
                 Ok(Some((req, used))) => {
                     out.push((req.kind(), req.args().iter().map(|a| a.to_vec()).collect()));
                     buf.drain(..used);
@@ -163,6 +186,9 @@ fn every_shape_whole_and_byte_by_byte() {
         let (got, rest) = parse_bytewise(&input, &limits);
         assert_eq!(got, want, "{name}: byte by byte");
         assert_eq!(rest, Ok(0), "{name}: byte by byte, leftover");
+        let (got, rest) = decode_bytewise(&input, &limits);
+        assert_eq!(got, want, "{name}: decoder, byte by byte");
+        assert_eq!(rest, Ok(0), "{name}: decoder, byte by byte, leftover");
     }
 }
 
@@ -272,4 +298,34 @@ fn multibulk_arguments_borrow_from_the_buffer() {
     }
     // The argument list is allocated once, at exactly its length.
     assert_eq!(req.into_args().capacity(), 3);
+}
+
+#[test]
+fn the_decoder_checks_a_trickled_request_once() {
+    // 100 000 empty arguments arriving one argument per read. Starting over on each read
+    // walks about 5 * 10^9 headers; resuming walks each once (twice with the collection), a
+    // few milliseconds. The bound is three orders of magnitude above the resuming cost.
+    const N: usize = 100_000;
+    let mut input = format!("*{N}\r\n").into_bytes();
+    let header = input.len();
+    for _ in 0..N {
+        input.extend_from_slice(b"$0\r\n\r\n");
+    }
+    let mut decoder = RequestDecoder::new(Limits::default());
+    let started = Instant::now();
+    let mut done = None;
+    let mut fed = header;
+    assert!(decoder.decode(&input[..fed]).unwrap().is_none());
+    while fed < input.len() {
+        fed += 6;
+        if let Some((req, used)) = decoder.decode(&input[..fed]).unwrap() {
+            done = Some((req.len(), used));
+        }
+    }
+    assert_eq!(done, Some((N, input.len())));
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
 }

@@ -2,7 +2,7 @@
 //! no over-consumption and no dependence on how the bytes arrived for arbitrary bytes.
 
 use nanostream_net::resp::inline::split_args;
-use nanostream_net::resp::{parse_request, Limits, ProtocolError};
+use nanostream_net::resp::{parse_request, Limits, ProtocolError, RequestDecoder};
 use proptest::prelude::*;
 
 type Requests = Vec<Vec<Vec<u8>>>;
@@ -29,6 +29,33 @@ fn parse_chunked(input: &[u8], cuts: &[usize], limits: &Limits) -> (Requests, Re
         fed = end;
         loop {
             match parse_request(&buf, limits) {
+                Ok(Some((req, used))) => {
+                    assert!(used > 0 && used <= buf.len());
+                    out.push(req.args().iter().map(|a| a.to_vec()).collect());
+                    buf.drain(..used);
+                }
+                Ok(None) => break,
+                Err(e) => return (out, Err(e)),
+            }
+        }
+    }
+    (out, Ok(buf.len()))
+}
+
+/// [`parse_chunked`] through one [`RequestDecoder`], which resumes instead of starting over.
+fn decode_chunked(input: &[u8], cuts: &[usize], limits: &Limits) -> (Requests, Result<usize, ProtocolError>) {
+    let mut bounds: Vec<usize> = cuts.iter().map(|&c| c % (input.len() + 1)).collect();
+    bounds.push(input.len());
+    bounds.sort_unstable();
+    let mut decoder = RequestDecoder::new(*limits);
+    let mut out = Vec::new();
+    let mut buf = Vec::new();
+    let mut fed = 0;
+    for end in bounds {
+        buf.extend_from_slice(&input[fed..end]);
+        fed = end;
+        loop {
+            match decoder.decode(&buf) {
                 Ok(Some((req, used))) => {
                     assert!(used > 0 && used <= buf.len());
                     out.push(req.args().iter().map(|a| a.to_vec()).collect());
@@ -155,6 +182,13 @@ fn check_robust(input: &[u8], limits: &Limits) -> Result<(), TestCaseError> {
     // Fed in pieces, the same requests and the same outcome come out as fed whole.
     let whole = parse_chunked(input, &[], limits);
     let bytewise = parse_chunked(input, &(0..input.len()).collect::<Vec<_>>(), limits);
+    // The resuming decoder agrees with starting over, for any feeding.
+    let every: Vec<usize> = (0..input.len()).collect();
+    prop_assert_eq!(&decode_chunked(input, &every, limits), &bytewise);
+    prop_assert_eq!(
+        &decode_chunked(input, &[input.len() / 3, input.len() / 2], limits),
+        &parse_chunked(input, &[input.len() / 3, input.len() / 2], limits)
+    );
     match &bytewise.1 {
         // A line end arriving late cannot undo a limit already passed: the requests before
         // it are the same.
@@ -198,6 +232,9 @@ proptest! {
             multibulk(r, &mut input);
         }
         let (got, rest) = parse_chunked(&input, &cuts, &Limits::default());
+        prop_assert_eq!(rest, Ok(0));
+        prop_assert_eq!(&got, &reqs);
+        let (got, rest) = decode_chunked(&input, &cuts, &Limits::default());
         prop_assert_eq!(rest, Ok(0));
         prop_assert_eq!(got, reqs);
     }

@@ -24,8 +24,9 @@
 //! elements as it has arguments, each borrowing from `buf`. An inline request costs its
 //! growing `Vec`, plus an owned copy of each token that an escape or mid-token quote changed.
 //!
-//! Each call starts again from the front of `buf`, walking the headers of the arguments that
-//! are already complete (bulk bodies are jumped over, not scanned).
+//! [`parse_request`] starts again from the front of `buf` on each call, walking the headers of
+//! the arguments already complete (bulk bodies are jumped over, not scanned);
+//! [`RequestDecoder`] resumes where the last call stopped, which is what a connection wants.
 
 use std::borrow::Cow;
 
@@ -58,10 +59,107 @@ pub fn parse_request<'a>(
     buf: &'a [u8],
     limits: &Limits,
 ) -> Result<Option<(Request<'a>, usize)>, ProtocolError> {
+    decode(buf, limits, &mut Progress::Fresh)
+}
+
+/// How far the bytes of an incomplete request have been checked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Progress {
+    /// Nothing checked yet.
+    #[default]
+    Fresh,
+    /// A multibulk request of `count` arguments from `start`; `done` of them are complete
+    /// and the next header starts at `pos`.
+    Multibulk {
+        count: usize,
+        start: usize,
+        done: usize,
+        pos: usize,
+    },
+    /// An inline request whose first `scanned` bytes hold no line end.
+    Inline { scanned: usize },
+}
+
+/// [`parse_request`] for one connection, resuming where the last incomplete call stopped.
+///
+/// [`parse_request`] starts again from the front of the buffer on every call, so a request
+/// that arrives in many small reads has its complete argument headers walked again on each
+/// read: quadratic in the argument count for a client that trickles a large request in.
+/// `RequestDecoder` remembers how far it got, so each byte is checked once before the request
+/// is complete, and its arguments are collected once after. Redis keeps the same state
+/// (`multibulklen`, `bulklen`, `qb_pos`) on its client struct.
+///
+/// The contract: after a call returns `Ok(None)`, the next call must see the same bytes at
+/// the front of the buffer, with more appended. After `Ok(Some((_, consumed)))` drop the
+/// `consumed` bytes; after an error, close the connection. If the contract is broken the
+/// results are unspecified, but the decoder never panics or reads past the buffer.
+///
+/// ```
+/// use nanostream_net::resp::{Limits, RequestDecoder};
+///
+/// let mut decoder = RequestDecoder::new(Limits::default());
+/// let mut buf = Vec::new();
+/// let mut got = Vec::new();
+/// for chunk in [&b"*2\r\n$4\r\nEC"[..], b"HO\r\n$2\r", b"\nhi\r\nPING\r\n"] {
+///     buf.extend_from_slice(chunk);
+///     while let Some((req, used)) = decoder.decode(&buf)? {
+///         got.push(req.into_owned());
+///         buf.drain(..used);
+///     }
+/// }
+/// assert_eq!(got[0].args(), [&b"ECHO"[..], b"hi"]);
+/// assert_eq!(got[1].args(), [&b"PING"[..]]);
+/// # Ok::<(), nanostream_net::resp::ProtocolError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct RequestDecoder {
+    limits: Limits,
+    progress: Progress,
+}
+
+impl RequestDecoder {
+    /// A decoder for a new connection.
+    pub fn new(limits: Limits) -> Self {
+        RequestDecoder {
+            limits,
+            progress: Progress::Fresh,
+        }
+    }
+
+    /// The limits it enforces.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Changes the limits (for example once the client authenticates); progress is kept.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// Parses the request at the front of `buf`, as [`parse_request`] does.
+    pub fn decode<'a>(&mut self, buf: &'a [u8]) -> Result<Option<(Request<'a>, usize)>, ProtocolError> {
+        let result = decode(buf, &self.limits, &mut self.progress);
+        if !matches!(result, Ok(None)) {
+            self.progress = Progress::Fresh;
+        }
+        result
+    }
+
+    /// Forgets any progress, for a buffer that was cleared.
+    pub fn reset(&mut self) {
+        self.progress = Progress::Fresh;
+    }
+}
+
+fn decode<'a>(
+    buf: &'a [u8],
+    limits: &Limits,
+    progress: &mut Progress,
+) -> Result<Option<(Request<'a>, usize)>, ProtocolError> {
     let parsed = match buf.first() {
         None => return Ok(None),
-        Some(b'*') => parse_multibulk(buf, limits)?,
-        Some(_) => parse_inline(buf, limits)?,
+        Some(b'*') => parse_multibulk(buf, limits, progress)?,
+        Some(_) => parse_inline(buf, limits, progress)?,
     };
     if parsed.is_none() && buf.len() > limits.max_query_buffer() {
         return Err(ProtocolError::QueryBufferLimit);
@@ -75,7 +173,7 @@ fn find_cr(buf: &[u8], from: usize) -> Option<usize> {
     (buf[i] == b'\r').then_some(i)
 }
 
-/// One header line `<prefix><number>\r?` at `pos`: the number's bytes and where the line
+/// One header line `<prefix><number>\r?` at `pos`: where its `\r` is and where the line
 /// ends, `Ok(None)` if incomplete.
 fn header_line(
     buf: &[u8],
@@ -95,42 +193,74 @@ fn header_line(
 fn parse_multibulk<'a>(
     buf: &'a [u8],
     limits: &Limits,
+    progress: &mut Progress,
 ) -> Result<Option<(Request<'a>, usize)>, ProtocolError> {
-    let Some((cr, start)) = header_line(buf, 0, limits, ProtocolError::TooBigMultibulkCount)? else {
-        return Ok(None);
-    };
-    let count = match string2ll(&buf[1..cr]) {
-        Some(n) if n <= 0 => {
-            return Ok(Some((Request::new(RequestKind::Multibulk, Vec::new()), start)));
+    let (count, start, done, pos) = match *progress {
+        Progress::Multibulk {
+            count,
+            start,
+            done,
+            pos,
+        } if pos <= buf.len() => (count, start, done, pos),
+        _ => {
+            let Some((cr, start)) = header_line(buf, 0, limits, ProtocolError::TooBigMultibulkCount)? else {
+                return Ok(None);
+            };
+            let count = match string2ll(&buf[1..cr]) {
+                Some(n) if n <= 0 => {
+                    return Ok(Some((Request::new(RequestKind::Multibulk, Vec::new()), start)));
+                }
+                Some(n) if n as u64 <= limits.max_multibulk_len() as u64 => n as usize,
+                _ => return Err(ProtocolError::InvalidMultibulkLength),
+            };
+            if limits.unauthenticated() && count > UNAUTHENTICATED_MAX_MULTIBULK_LEN {
+                return Err(ProtocolError::UnauthenticatedMultibulkLength);
+            }
+            (count, start, 0, start)
         }
-        Some(n) if n as u64 <= limits.max_multibulk_len() as u64 => n as usize,
-        _ => return Err(ProtocolError::InvalidMultibulkLength),
     };
-    if limits.unauthenticated() && count > UNAUTHENTICATED_MAX_MULTIBULK_LEN {
-        return Err(ProtocolError::UnauthenticatedMultibulkLength);
-    }
-    // First walk: validate and find the end, allocating nothing.
-    if walk_bulks(buf, start, count, limits, |_| {})?.is_none() {
-        return Ok(None);
+    // First walk, from where the last call stopped: validate and find the end, allocating
+    // nothing.
+    match walk_bulks(buf, pos, count - done, limits, |_| {})? {
+        Walk::Partial { pos, done: more } => {
+            *progress = Progress::Multibulk {
+                count,
+                start,
+                done: done + more,
+                pos,
+            };
+            return Ok(None);
+        }
+        Walk::Done(_) => {}
     }
     // Second walk: the request is complete, so its argument count is real.
     let mut args = Vec::with_capacity(count);
-    let end = walk_bulks(buf, start, count, limits, |arg| args.push(Cow::Borrowed(arg)))?;
-    debug_assert!(end.is_some(), "the second walk sees what the first one saw");
-    Ok(end.map(|end| (Request::new(RequestKind::Multibulk, args), end)))
+    match walk_bulks(buf, start, count, limits, |arg| args.push(Cow::Borrowed(arg)))? {
+        Walk::Done(end) => Ok(Some((Request::new(RequestKind::Multibulk, args), end))),
+        // Only if the caller changed the buffer's front between calls.
+        Walk::Partial { .. } => Ok(None),
+    }
 }
 
-/// Walks `count` bulk strings from `pos`, handing each to `each`; returns where they end.
+/// How far a walk over bulk strings got.
+enum Walk {
+    /// All of them are complete; the request ends here.
+    Done(usize),
+    /// `done` of them are complete; the next header starts at `pos`.
+    Partial { pos: usize, done: usize },
+}
+
+/// Walks `count` bulk strings from `pos`, handing each to `each`.
 fn walk_bulks<'a>(
     buf: &'a [u8],
     mut pos: usize,
     count: usize,
     limits: &Limits,
     mut each: impl FnMut(&'a [u8]),
-) -> Result<Option<usize>, ProtocolError> {
-    for _ in 0..count {
+) -> Result<Walk, ProtocolError> {
+    for done in 0..count {
         let Some((cr, body)) = header_line(buf, pos, limits, ProtocolError::TooBigBulkCount)? else {
-            return Ok(None);
+            return Ok(Walk::Partial { pos, done });
         };
         if buf[pos] != b'$' {
             return Err(ProtocolError::ExpectedDollar(buf[pos]));
@@ -144,25 +274,36 @@ fn walk_bulks<'a>(
         }
         // `len` is at most `max_bulk_len`, which `Limits` keeps far below `usize::MAX`.
         if buf.len() - body < len + 2 {
-            return Ok(None);
+            return Ok(Walk::Partial { pos, done });
         }
         each(&buf[body..body + len]);
         pos = body + len + 2;
     }
-    Ok(Some(pos))
+    Ok(Walk::Done(pos))
 }
 
-fn parse_inline<'a>(buf: &'a [u8], limits: &Limits) -> Result<Option<(Request<'a>, usize)>, ProtocolError> {
-    let newline = buf
+fn parse_inline<'a>(
+    buf: &'a [u8],
+    limits: &Limits,
+    progress: &mut Progress,
+) -> Result<Option<(Request<'a>, usize)>, ProtocolError> {
+    let from = match *progress {
+        Progress::Inline { scanned } if scanned <= buf.len() => scanned,
+        _ => 0,
+    };
+    let found = buf[from..]
         .iter()
         .position(|&b| b == b'\n' || b == 0)
-        .filter(|&i| buf[i] == b'\n');
-    let Some(nl) = newline else {
-        return if buf.len() > limits.max_inline_len() {
-            Err(ProtocolError::TooBigInlineRequest)
-        } else {
-            Ok(None)
+        .map(|i| from + i);
+    let Some(nl) = found.filter(|&i| buf[i] == b'\n') else {
+        if buf.len() > limits.max_inline_len() {
+            return Err(ProtocolError::TooBigInlineRequest);
+        }
+        // A NUL ends the search for good, as `strchr` does: keep finding it there.
+        *progress = Progress::Inline {
+            scanned: found.unwrap_or(buf.len()),
         };
+        return Ok(None);
     };
     let end = if nl > 0 && buf[nl - 1] == b'\r' {
         nl - 1

@@ -19,7 +19,7 @@ pub mod limits;
 pub mod number;
 
 pub use args::{Args, CommandError};
-pub use decode::parse_request;
+pub use decode::{parse_request, RequestDecoder};
 pub use error::ProtocolError;
 pub use frame::{Request, RequestKind};
 pub use limits::{Limits, LimitsError};
