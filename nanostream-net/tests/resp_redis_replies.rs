@@ -15,213 +15,50 @@ type Case = (&'static str, &'static str, Vec<u8>, &'static [u8]);
 
 fn table() -> Vec<Case> {
     vec![
-        (
-            "multibulk_count_over_int_max",
-            "open",
-            b"*3000000000\r\n".to_vec(),
-            b"-ERR Protocol error: invalid multibulk length\r\n",
-        ),
-        (
-            "multibulk_count_not_a_number",
-            "open",
-            b"*abc\r\n".to_vec(),
-            b"-ERR Protocol error: invalid multibulk length\r\n",
-        ),
-        (
-            "multibulk_count_plus_sign",
-            "open",
-            b"*+1\r\n".to_vec(),
-            b"-ERR Protocol error: invalid multibulk length\r\n",
-        ),
-        (
-            "multibulk_count_empty",
-            "open",
-            b"*\r\n".to_vec(),
-            b"-ERR Protocol error: invalid multibulk length\r\n",
-        ),
-        (
-            "expected_dollar",
-            "open",
-            b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\nfooz\r\n".to_vec(),
-            b"-ERR Protocol error: expected '$', got 'f'\r\n",
-        ),
-        (
-            "expected_dollar_empty_line",
-            "open",
-            b"*1\r\n\r\n".to_vec(),
-            b"-ERR Protocol error: expected '$', got ' '\r\n",
-        ),
-        (
-            "expected_dollar_non_ascii",
-            "open",
-            b"*1\r\n\xff\r\n".to_vec(),
-            b"-ERR Protocol error: expected '$', got '\xff'\r\n",
-        ),
-        (
-            "bulk_len_negative",
-            "open",
-            b"*1\r\n$-1\r\n".to_vec(),
-            b"-ERR Protocol error: invalid bulk length\r\n",
-        ),
-        (
-            "bulk_len_over_max",
-            "open",
-            b"*1\r\n$536870913\r\n".to_vec(),
-            b"-ERR Protocol error: invalid bulk length\r\n",
-        ),
-        (
-            "bulk_len_not_a_number",
-            "open",
-            b"*1\r\n$abc\r\n".to_vec(),
-            b"-ERR Protocol error: invalid bulk length\r\n",
-        ),
-        (
-            "bulk_len_leading_zero",
-            "open",
-            b"*1\r\n$04\r\nPING\r\n".to_vec(),
-            b"-ERR Protocol error: invalid bulk length\r\n",
-        ),
-        (
-            "too_big_inline",
-            "open",
-            [&b""[..], &b"x".repeat(65537)].concat().to_vec(),
-            b"-ERR Protocol error: too big inline request\r\n",
-        ),
-        (
-            "inline_at_limit_waits",
-            "open",
-            [&b""[..], &b"x".repeat(65536)].concat().to_vec(),
-            b"",
-        ),
-        (
-            "too_big_mbulk_count",
-            "open",
-            [&b"*"[..], &b"1".repeat(65537)].concat().to_vec(),
-            b"-ERR Protocol error: too big mbulk count string\r\n",
-        ),
-        (
-            "too_big_bulk_count",
-            "open",
-            [&b"*1\r\n$"[..], &b"1".repeat(65537)].concat().to_vec(),
-            b"-ERR Protocol error: too big bulk count string\r\n",
-        ),
-        ("inline_nul_waits", "open", b"ECHO a\x00b\r\n".to_vec(), b""),
-        ("header_nul_waits", "open", b"*1\r\n$\x001\r\n".to_vec(), b""),
-        (
-            "inline_quote_mid_token",
-            "open",
-            b"ECHO a\"b c\"\r\n".to_vec(),
-            b"$4\r\nab c\r\n",
-        ),
-        (
-            "inline_single_quote_escape",
-            "open",
-            b"ECHO 'it\\'s'\r\n".to_vec(),
-            b"$4\r\nit's\r\n",
-        ),
-        (
-            "unbalanced_double_quote",
-            "open",
-            b"ECHO \"abc\r\n".to_vec(),
-            b"-ERR Protocol error: unbalanced quotes in request\r\n",
-        ),
-        (
-            "unbalanced_single_quote",
-            "open",
-            b"ECHO 'abc\r\n".to_vec(),
-            b"-ERR Protocol error: unbalanced quotes in request\r\n",
-        ),
-        (
-            "closing_quote_not_followed_by_space",
-            "open",
-            b"ECHO \"a\"b\r\n".to_vec(),
-            b"-ERR Protocol error: unbalanced quotes in request\r\n",
-        ),
-        (
-            "negative_multibulk_is_skipped",
-            "open",
-            b"*-10\r\nPING\r\n".to_vec(),
-            b"+PONG\r\n",
-        ),
-        (
-            "zero_multibulk_is_skipped",
-            "open",
-            b"*0\r\nPING\r\n".to_vec(),
-            b"+PONG\r\n",
-        ),
-        (
-            "empty_inline_is_skipped",
-            "open",
-            b"\r\n\nPING\r\n".to_vec(),
-            b"+PONG\r\n",
-        ),
-        (
-            "inline_escapes",
-            "open",
-            b"ECHO \"\\x41\\n\\t\\\"\\q\\xZZ\"\r\n".to_vec(),
-            b"$8\r\nA\n\t\"qxZZ\r\n",
-        ),
-        ("inline_lf_only", "open", b"ECHO abc\n".to_vec(), b"$3\r\nabc\r\n"),
-        (
-            "bulk_trailer_not_checked",
-            "open",
-            b"*2\r\n$4\r\nECHO\r\n$3\r\nabcXY*1\r\n$4\r\nPING\r\n".to_vec(),
-            b"$3\r\nabc\r\n+PONG\r\n",
-        ),
-        (
-            "binary_bulk",
-            "open",
-            b"*2\r\n$4\r\nECHO\r\n$4\r\n\r\n\x00\xff\r\n".to_vec(),
-            b"$4\r\n\r\n\x00\xff\r\n",
-        ),
-        (
-            "wrong_arity_publish",
-            "open",
-            b"PUBLISH onlychannel\r\n".to_vec(),
-            b"-ERR wrong number of arguments for 'publish' command\r\n",
-        ),
-        (
-            "not_an_integer",
-            "open",
-            b"INCRBY k +1\r\n".to_vec(),
-            b"-ERR value is not an integer or out of range\r\n",
-        ),
-        (
-            "subscribe_two",
-            "open",
-            b"SUBSCRIBE a bb\r\n".to_vec(),
-            b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n*3\r\n$9\r\nsubscribe\r\n$2\r\nbb\r\n:2\r\n",
-        ),
-        (
-            "unsubscribe_none",
-            "open",
-            b"UNSUBSCRIBE\r\n".to_vec(),
-            b"*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n",
-        ),
-        (
-            "psubscribe",
-            "open",
-            b"PSUBSCRIBE n*\r\n".to_vec(),
-            b"*3\r\n$10\r\npsubscribe\r\n$2\r\nn*\r\n:1\r\n",
-        ),
-        (
-            "punsubscribe_none",
-            "open",
-            b"PUNSUBSCRIBE\r\n".to_vec(),
-            b"*3\r\n$12\r\npunsubscribe\r\n$-1\r\n:0\r\n",
-        ),
-        (
-            "unauthenticated_multibulk",
-            "auth",
-            b"*11\r\n".to_vec(),
-            b"-ERR Protocol error: unauthenticated multibulk length\r\n",
-        ),
-        (
-            "unauthenticated_bulk",
-            "auth",
-            b"*1\r\n$16385\r\n".to_vec(),
-            b"-ERR Protocol error: unauthenticated bulk length\r\n",
-        ),
+    ("multibulk_count_over_int_max", "open", b"*3000000000\r\n".to_vec(), b"-ERR Protocol error: invalid multibulk length\r\n"),
+    ("multibulk_count_not_a_number", "open", b"*abc\r\n".to_vec(), b"-ERR Protocol error: invalid multibulk length\r\n"),
+    ("multibulk_count_plus_sign", "open", b"*+1\r\n".to_vec(), b"-ERR Protocol error: invalid multibulk length\r\n"),
+    ("multibulk_count_empty", "open", b"*\r\n".to_vec(), b"-ERR Protocol error: invalid multibulk length\r\n"),
+    ("expected_dollar", "open", b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\nfooz\r\n".to_vec(), b"-ERR Protocol error: expected '$', got 'f'\r\n"),
+    ("expected_dollar_empty_line", "open", b"*1\r\n\r\n".to_vec(), b"-ERR Protocol error: expected '$', got ' '\r\n"),
+    ("expected_dollar_non_ascii", "open", b"*1\r\n\xff\r\n".to_vec(), b"-ERR Protocol error: expected '$', got '\xff'\r\n"),
+    ("bulk_len_negative", "open", b"*1\r\n$-1\r\n".to_vec(), b"-ERR Protocol error: invalid bulk length\r\n"),
+    ("bulk_len_over_max", "open", b"*1\r\n$536870913\r\n".to_vec(), b"-ERR Protocol error: invalid bulk length\r\n"),
+    ("bulk_len_not_a_number", "open", b"*1\r\n$abc\r\n".to_vec(), b"-ERR Protocol error: invalid bulk length\r\n"),
+    ("bulk_len_leading_zero", "open", b"*1\r\n$04\r\nPING\r\n".to_vec(), b"-ERR Protocol error: invalid bulk length\r\n"),
+    ("too_big_inline", "open", [&b""[..], &b"x".repeat(65537)].concat().to_vec(), b"-ERR Protocol error: too big inline request\r\n"),
+    ("inline_at_limit_waits", "open", [&b""[..], &b"x".repeat(65536)].concat().to_vec(), b""),
+    ("too_big_mbulk_count", "open", [&b"*"[..], &b"1".repeat(65537)].concat().to_vec(), b"-ERR Protocol error: too big mbulk count string\r\n"),
+    ("too_big_bulk_count", "open", [&b"*1\r\n$"[..], &b"1".repeat(65537)].concat().to_vec(), b"-ERR Protocol error: too big bulk count string\r\n"),
+    ("inline_nul_waits", "open", b"ECHO a\x00b\r\n".to_vec(), b""),
+    ("header_nul_waits", "open", b"*1\r\n$\x001\r\n".to_vec(), b""),
+    ("inline_quote_mid_token", "open", b"ECHO a\"b c\"\r\n".to_vec(), b"$4\r\nab c\r\n"),
+    ("inline_single_quote_escape", "open", b"ECHO 'it\\'s'\r\n".to_vec(), b"$4\r\nit's\r\n"),
+    ("unbalanced_double_quote", "open", b"ECHO \"abc\r\n".to_vec(), b"-ERR Protocol error: unbalanced quotes in request\r\n"),
+    ("unbalanced_single_quote", "open", b"ECHO 'abc\r\n".to_vec(), b"-ERR Protocol error: unbalanced quotes in request\r\n"),
+    ("closing_quote_not_followed_by_space", "open", b"ECHO \"a\"b\r\n".to_vec(), b"-ERR Protocol error: unbalanced quotes in request\r\n"),
+    ("negative_multibulk_is_skipped", "open", b"*-10\r\nPING\r\n".to_vec(), b"+PONG\r\n"),
+    ("zero_multibulk_is_skipped", "open", b"*0\r\nPING\r\n".to_vec(), b"+PONG\r\n"),
+    ("empty_inline_is_skipped", "open", b"\r\n\nPING\r\n".to_vec(), b"+PONG\r\n"),
+    ("inline_escapes", "open", b"ECHO \"\\x41\\n\\t\\\"\\q\\xZZ\"\r\n".to_vec(), b"$8\r\nA\n\t\"qxZZ\r\n"),
+    ("inline_lf_only", "open", b"ECHO abc\n".to_vec(), b"$3\r\nabc\r\n"),
+    ("bulk_trailer_not_checked", "open", b"*2\r\n$4\r\nECHO\r\n$3\r\nabcXY*1\r\n$4\r\nPING\r\n".to_vec(), b"$3\r\nabc\r\n+PONG\r\n"),
+    ("binary_bulk", "open", b"*2\r\n$4\r\nECHO\r\n$4\r\n\r\n\x00\xff\r\n".to_vec(), b"$4\r\n\r\n\x00\xff\r\n"),
+    ("wrong_arity_publish", "open", b"PUBLISH onlychannel\r\n".to_vec(), b"-ERR wrong number of arguments for 'publish' command\r\n"),
+    ("not_an_integer", "open", b"INCRBY k +1\r\n".to_vec(), b"-ERR value is not an integer or out of range\r\n"),
+    ("subscribe_two", "open", b"SUBSCRIBE a bb\r\n".to_vec(), b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n*3\r\n$9\r\nsubscribe\r\n$2\r\nbb\r\n:2\r\n"),
+    ("unsubscribe_none", "open", b"UNSUBSCRIBE\r\n".to_vec(), b"*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n"),
+    ("psubscribe", "open", b"PSUBSCRIBE n*\r\n".to_vec(), b"*3\r\n$10\r\npsubscribe\r\n$2\r\nn*\r\n:1\r\n"),
+    ("punsubscribe_none", "open", b"PUNSUBSCRIBE\r\n".to_vec(), b"*3\r\n$12\r\npunsubscribe\r\n$-1\r\n:0\r\n"),
+    ("unknown_command", "open", b"FOO a b\r\n".to_vec(), b"-ERR unknown command 'FOO', with args beginning with: 'a' 'b' \r\n"),
+    ("unknown_command_no_args", "open", b"foo\r\n".to_vec(), b"-ERR unknown command 'foo', with args beginning with: \r\n"),
+    ("unknown_command_long_arg", "open", b"FOO xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx b\r\n".to_vec(), b"-ERR unknown command 'FOO', with args beginning with: 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' \r\n"),
+    ("unknown_command_args_cut_at_128", "open", b"FOO yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy bbbbbbbbbbbbbbbbbbbb c\r\n".to_vec(), b"-ERR unknown command 'FOO', with args beginning with: 'yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy' 'bbbbb' \r\n"),
+    ("unknown_command_newline_and_nul", "open", b"FOO \"a\\r\\nb\" \"c\\x00d\"\r\n".to_vec(), b"-ERR unknown command 'FOO', with args beginning with: 'a  b' 'c' \r\n"),
+    ("unknown_command_non_utf8", "open", b"F\xffO a\r\n".to_vec(), b"-ERR unknown command 'F\xffO', with args beginning with: 'a' \r\n"),
+    ("unknown_command_long_name", "open", b"FOOOzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz\r\n".to_vec(), b"-ERR unknown command 'FOOOzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz', with args beginning with: \r\n"),
+    ("unauthenticated_multibulk", "auth", b"*11\r\n".to_vec(), b"-ERR Protocol error: unauthenticated multibulk length\r\n"),
+    ("unauthenticated_bulk", "auth", b"*1\r\n$16385\r\n".to_vec(), b"-ERR Protocol error: unauthenticated bulk length\r\n"),
     ]
 }
 
@@ -244,7 +81,7 @@ fn serve(input: &[u8], limits: &Limits) -> Vec<u8> {
             continue;
         };
         if let Err(e) = dispatch(args, &mut out, &mut channels, &mut patterns) {
-            encode::error(&mut out, &e.to_string());
+            e.write_reply(&mut out);
         }
     }
 }
@@ -295,10 +132,7 @@ fn dispatch(
         args.command("punsubscribe").finish()?;
         encode::punsubscribe(out, None, *channels + *patterns);
     } else {
-        panic!(
-            "the table uses no other command: {:?}",
-            String::from_utf8_lossy(args.name())
-        );
+        return Err(CommandError::unknown_command(args.all()));
     }
     Ok(())
 }

@@ -19,6 +19,60 @@ pub enum CommandError {
     /// An argument that must be text is not UTF-8 (Redis has no such check; the wording is ours).
     #[error("ERR invalid UTF-8 in argument")]
     NotUtf8,
+    /// No such command: holds Redis's whole message, which quotes the client's bytes (so it
+    /// may not be UTF-8; `Display` shows it lossily, [`write_reply`](Self::write_reply) exactly).
+    #[error("{}", String::from_utf8_lossy(.0))]
+    UnknownCommand(Vec<u8>),
+}
+
+/// A C string's bytes: up to the first NUL, as `%s` prints them.
+fn c_str(b: &[u8]) -> &[u8] {
+    b.iter().position(|&c| c == 0).map_or(b, |n| &b[..n])
+}
+
+impl CommandError {
+    /// Redis 7's error for an unknown command, from the whole request (name first):
+    /// `ERR unknown command '<name>', with args beginning with: '<arg>' ...`, the name cut at
+    /// 128 bytes, the quoted arguments at 128 bytes in all, each cut at a NUL.
+    ///
+    /// ```
+    /// use std::borrow::Cow;
+    /// use nanostream_net::resp::CommandError;
+    ///
+    /// let args = [Cow::Borrowed(&b"FOO"[..]), Cow::Borrowed(&b"a"[..])];
+    /// assert_eq!(
+    ///     CommandError::unknown_command(&args).to_string(),
+    ///     "ERR unknown command 'FOO', with args beginning with: 'a' "
+    /// );
+    /// ```
+    pub fn unknown_command(request: &[Cow<'_, [u8]>]) -> Self {
+        let name = request.first().map_or(&b""[..], |n| c_str(n));
+        let mut m = b"ERR unknown command '".to_vec();
+        m.extend_from_slice(&name[..name.len().min(128)]);
+        m.extend_from_slice(b"', with args beginning with: ");
+        let mut quoted = 0;
+        for arg in request.iter().skip(1) {
+            if quoted >= 128 {
+                break;
+            }
+            let arg = c_str(arg);
+            let arg = &arg[..arg.len().min(128 - quoted)];
+            m.push(b'\'');
+            m.extend_from_slice(arg);
+            m.extend_from_slice(b"' ");
+            quoted += arg.len() + 3;
+        }
+        CommandError::UnknownCommand(m)
+    }
+
+    /// Appends the exact reply, `-<message>\r\n`, with `\r` and `\n` in the message turned
+    /// into spaces as Redis's `addReplyErrorFormat` does.
+    pub fn write_reply(&self, out: &mut Vec<u8>) {
+        match self {
+            CommandError::UnknownCommand(m) => super::encode::error_bytes(out, m),
+            e => super::encode::error(out, &e.to_string()),
+        }
+    }
 }
 
 /// A cursor over one request's arguments, the command name first.
@@ -62,6 +116,11 @@ impl<'r> Args<'r> {
     /// The command name as the client sent it.
     pub fn name(&self) -> &'r [u8] {
         &self.all[0]
+    }
+
+    /// Every argument, the command name first, whatever the cursor has taken.
+    pub fn all(&self) -> &'r [Cow<'r, [u8]>] {
+        self.all
     }
 
     /// Whether the command name is `name`, ignoring ASCII case.

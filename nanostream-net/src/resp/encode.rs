@@ -45,13 +45,21 @@ pub fn simple_string(out: &mut Vec<u8>, s: &str) {
 }
 
 /// `-<message>\r\n`, where `message` starts with the error code (`ERR ...`). Like Redis's
-/// `addReplyErrorFormat`, `\r` and `\n` in the message become spaces.
+/// `addReplyErrorFormat`, `\r` and `\n` are trimmed from both ends and become spaces inside.
 pub fn error(out: &mut Vec<u8>, message: &str) {
+    error_bytes(out, message.as_bytes());
+}
+
+/// [`error`] for a message that quotes client bytes and so may not be UTF-8.
+pub fn error_bytes(out: &mut Vec<u8>, message: &[u8]) {
+    let newline = |b: &u8| *b == b'\r' || *b == b'\n';
+    let start = message.iter().position(|b| !newline(b)).unwrap_or(message.len());
+    let end = message.iter().rposition(|b| !newline(b)).map_or(start, |i| i + 1);
     out.push(b'-');
     out.extend(
-        message
-            .bytes()
-            .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+        message[start..end]
+            .iter()
+            .map(|&b| if newline(&b) { b' ' } else { b }),
     );
     out.extend_from_slice(b"\r\n");
 }
