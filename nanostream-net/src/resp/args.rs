@@ -70,7 +70,12 @@ impl CommandError {
     pub fn write_reply(&self, out: &mut Vec<u8>) {
         match self {
             CommandError::UnknownCommand(m) => super::encode::error_bytes(out, m),
-            e => super::encode::error(out, &e.to_string()),
+            // The other messages are fixed text and a command name: no newline to flatten.
+            e => {
+                use std::io::Write;
+                // Writing to a Vec cannot fail.
+                let _ = write!(out, "-{e}\r\n");
+            }
         }
     }
 }
