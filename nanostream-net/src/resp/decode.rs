@@ -1,12 +1,20 @@
 //! Incremental parsing of client requests from a read buffer, as redis-server 7 parses them
 //! (`networking.c`: `processInputBuffer`, `processMultibulkBuffer`, `processInlineBuffer`).
 //!
-//! The parser is written by hand rather than on the `redis-protocol` crate. That crate decodes
-//! any RESP2 frame (simple strings, integers, nested arrays) where a request is only an array
-//! of bulk strings, has no inline commands, enforces none of Redis's limits
-//! (`proto-max-bulk-len`, the multibulk count, the header-line length, the query buffer), and
-//! its errors are not Redis's: a server on it would need a second pass to check and reword
-//! every request, and the inline path anyway.
+//! The parser is written by hand rather than on the `redis-protocol` crate, whose RESP2
+//! `decode_range` does not fit a server's request path:
+//! - it decodes any RESP2 frame: `*1\r\n+PING\r\n`, `$-1` elements and nested arrays are
+//!   accepted where Redis answers `expected '$', got '+'` or `invalid bulk length`, and nested
+//!   arrays recurse with no depth bound;
+//! - arrays are read with nom's `count(d_parse_frame, len)`, driven by the claimed length,
+//!   and nothing bounds a length: there is no `proto-max-bulk-len`, multibulk limit, header
+//!   line limit or query-buffer limit to configure;
+//! - lengths are read with `str::parse::<isize>`, which takes `+5` and `007` that Redis's
+//!   `string2ll` refuses;
+//! - there are no inline commands, and its errors are not Redis's texts.
+//!
+//! A server on it would still need a pass of its own to check and reword every request, and
+//! an inline parser: that pass is this module.
 //!
 //! # What it matches in Redis, byte for byte
 //! - A buffer starting with `*` is a multibulk request; anything else is an inline line.
