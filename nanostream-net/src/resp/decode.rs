@@ -139,6 +139,17 @@ impl RequestDecoder {
         &self.limits
     }
 
+    /// How many bytes of the incomplete request at the front of the buffer are already checked:
+    /// the next [`decode`](Self::decode) goes on from there instead of starting over (0 when no
+    /// request is pending).
+    pub fn checked(&self) -> usize {
+        match self.progress {
+            Progress::Fresh => 0,
+            Progress::Multibulk { pos, .. } => pos,
+            Progress::Inline { scanned } => scanned,
+        }
+    }
+
     /// Changes the limits (for example once the client authenticates); progress is kept.
     pub fn set_limits(&mut self, limits: Limits) {
         self.limits = limits;
