@@ -1,5 +1,7 @@
 //! The `nanostream-journal` binary: dump, verify, stats, tail -f, and its errors.
 
+// The journal crate's test helpers, shared rather than copied.
+#[path = "../../nanostream-journal/tests/common/mod.rs"]
 mod common;
 
 use std::os::unix::fs::FileExt;

@@ -2,6 +2,8 @@
 //! refuses (a newest segment cut shorter than its header); `verify` fails on a deleted last
 //! segment and names a stray file named like a segment.
 
+// The journal crate's test helpers, shared rather than copied.
+#[path = "../../nanostream-journal/tests/common/mod.rs"]
 mod common;
 
 use std::fs::OpenOptions;

@@ -1,6 +1,8 @@
 //! An empty slot in a segment that is not the last one is corruption, not the end of the
 //! journal: every CLI command reports it with the segment and offset, and fails.
 
+// The journal crate's test helpers, shared rather than copied.
+#[path = "../../nanostream-journal/tests/common/mod.rs"]
 mod common;
 
 use std::os::unix::fs::FileExt;

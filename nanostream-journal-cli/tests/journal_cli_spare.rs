@@ -1,6 +1,8 @@
 //! The spare segment (`next-segment.spare`, prepared ahead of rotation) is ignored by readers,
 //! `inspect`, the CLI's `stats` and retention, and removed by a clean close.
 
+// The journal crate's test helpers, shared rather than copied.
+#[path = "../../nanostream-journal/tests/common/mod.rs"]
 mod common;
 
 use std::path::Path;

@@ -1,6 +1,8 @@
 //! `tail -n N`: the last N records are the right ones, across segments, found from the newest
 //! segment's index.
 
+// The journal crate's test helpers, shared rather than copied.
+#[path = "../../nanostream-journal/tests/common/mod.rs"]
 mod common;
 
 use std::process::Command;
