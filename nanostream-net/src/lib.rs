@@ -31,4 +31,5 @@
 //! # Ok::<(), nanostream_net::resp::CommandError>(())
 //! ```
 
+pub mod pubsub;
 pub mod resp;
