@@ -291,6 +291,15 @@ proptest! {
     }
 
     #[test]
+    fn steps_stay_within_the_documented_bound(
+        p in glob_bytes(b"ab*?[]^-\\", 40),
+        s in glob_bytes(b"ab]^-\\", 40),
+    ) {
+        let (_, steps) = glob_match_steps(&p, &s);
+        prop_assert!(steps <= bound(&p, &s), "{} steps", steps);
+    }
+
+    #[test]
     fn literal_subjects_match_themselves_escaped(s in glob_bytes(b"ab*?[]^-\\\x00\xff", 12)) {
         let mut p = Vec::new();
         for &b in &s {
