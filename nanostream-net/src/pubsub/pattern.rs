@@ -76,14 +76,12 @@ pub fn glob_match_steps(pattern: &[u8], subject: &[u8]) -> (bool, usize) {
     // current try started at. Outer stars are never resumed (see the module docs).
     let mut retry: Option<(usize, usize)> = None;
     loop {
-        let outcome = if nesting > MAX_NESTING {
+        if nesting > MAX_NESTING {
             // Every further try of this star fails the same way, and when the star runs out of
             // positions the whole match fails: the result is known now.
             return (false, steps);
-        } else {
-            run(pattern, subject, p, s, &mut steps)
-        };
-        match outcome {
+        }
+        match run(pattern, subject, p, s, &mut steps) {
             Outcome::Match => return (true, steps),
             Outcome::Star { rest, at } => {
                 retry = Some((rest, at));
