@@ -7,18 +7,12 @@
 mod common;
 
 use std::fs::OpenOptions;
-use std::path::Path;
 use std::process::Command;
 
-use common::{assert_prefix, payload_for, segment_bases, segment_file, TempDir};
+use common::{assert_prefix, payload_for, segment_bases, segment_file, written, TempDir};
 use nanostream_journal::{Error, Journal, JournalConfig};
 
 const BIN: &str = env!("CARGO_BIN_EXE_nanostream-journal");
-const HEADER: u64 = nanostream_journal::SEGMENT_HEADER_LEN as u64;
-
-fn span(len: usize) -> u64 {
-    ((nanostream_journal::RECORD_HEADER_LEN + len + 7) & !7) as u64
-}
 
 fn config() -> JournalConfig {
     JournalConfig::new().segment_size(64 << 10).index_interval(512)
@@ -34,22 +28,6 @@ fn cli(args: &[&str]) -> (i32, String) {
             String::from_utf8_lossy(&o.stderr)
         ),
     )
-}
-
-/// Records `0..n` in one segment; the journal is dropped (a crash) or closed. Returns the record
-/// positions and the end.
-fn written(dir: &Path, n: u64, clean: bool) -> Vec<u64> {
-    let mut j = Journal::open(dir, config()).expect("open");
-    let mut positions = vec![HEADER];
-    for o in 0..n {
-        j.append(&payload_for(o)).expect("append");
-        positions.push(positions[o as usize] + span(payload_for(o).len()));
-    }
-    j.commit().expect("commit");
-    if clean {
-        j.close().expect("close");
-    }
-    positions
 }
 
 #[test]
@@ -123,7 +101,7 @@ fn recover_opens_a_journal_whose_newest_segment_lost_its_header() {
 #[test]
 fn recover_on_a_healthy_journal_changes_nothing() {
     let tmp = TempDir::new("report-healthy");
-    written(tmp.path(), 20, true);
+    written(tmp.path(), config(), 20, true);
     let (code, out) = cli(&["recover", tmp.path().to_str().expect("utf-8")]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("nothing dropped"), "{out}");
@@ -134,7 +112,7 @@ fn recover_on_a_healthy_journal_changes_nothing() {
 #[test]
 fn verify_names_a_stray_file_named_like_a_segment() {
     let tmp = TempDir::new("report-stray");
-    written(tmp.path(), 20, true);
+    written(tmp.path(), config(), 20, true);
     let stray = format!("{:020}.log", 9999);
     std::fs::write(tmp.join(&stray), vec![0x5Au8; 100]).expect("stray file");
     let (code, out) = cli(&["verify", tmp.path().to_str().expect("utf-8")]);

@@ -5,12 +5,11 @@
 #[path = "../../nanostream-journal/tests/common/mod.rs"]
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{assert_prefix, payload_for, wait_until, TempDir};
-use nanostream_journal::{inspect, Durability, Journal, JournalConfig};
+use common::{appended, assert_prefix, wait_until, TempDir};
+use nanostream_journal::{inspect, Durability, JournalConfig};
 
 const SPARE: &str = "next-segment.spare";
 const WAIT: Duration = Duration::from_secs(30);
@@ -22,25 +21,11 @@ fn config(durability: Durability) -> JournalConfig {
         .durability(durability)
 }
 
-/// Appends `n` records (committing every 10) and returns the journal, as a crash would leave it
-/// once dropped.
-fn appended(dir: &Path, durability: Durability, n: u64) -> Journal {
-    let mut j = Journal::open(dir, config(durability)).expect("open");
-    for o in 0..n {
-        j.append(&payload_for(o)).expect("append");
-        if o % 10 == 9 {
-            j.commit().expect("commit");
-        }
-    }
-    j.commit().expect("commit");
-    j
-}
-
 #[test]
 fn a_spare_is_prepared_and_ignored_by_readers_cli_and_retention() {
     for durability in [Durability::Never, Durability::EveryBatch] {
         let tmp = TempDir::new("spare-ignored");
-        let mut j = appended(tmp.path(), durability, 200);
+        let mut j = appended(tmp.path(), config(durability), 200);
         let spare = tmp.join(SPARE);
         wait_until(WAIT, "the spare to be prepared", || spare.exists());
         // Readers, inspect (the CLI's engine) and retention see only segments.

@@ -7,33 +7,13 @@ use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use common::{assert_prefix, payload_for, segment_bases, segment_file, TempDir};
+use common::{
+    assert_prefix, payload_for, segment_bases, segment_file, span, written, TempDir, SEGMENT_HEADER,
+};
 use nanostream_journal::{Journal, JournalConfig};
-
-const HEADER: u64 = nanostream_journal::SEGMENT_HEADER_LEN as u64;
-
-fn span(len: usize) -> u64 {
-    ((nanostream_journal::RECORD_HEADER_LEN + len + 7) & !7) as u64
-}
 
 fn config() -> JournalConfig {
     JournalConfig::new().segment_size(64 << 10).index_interval(512)
-}
-
-/// Records `0..n` in one segment; the journal is dropped (a crash) or closed. Returns the record
-/// positions and the end.
-fn written(dir: &Path, n: u64, clean: bool) -> Vec<u64> {
-    let mut j = Journal::open(dir, config()).expect("open");
-    let mut positions = vec![HEADER];
-    for o in 0..n {
-        j.append(&payload_for(o)).expect("append");
-        positions.push(positions[o as usize] + span(payload_for(o).len()));
-    }
-    j.commit().expect("commit");
-    if clean {
-        j.close().expect("close");
-    }
-    positions
 }
 
 fn flip(path: &Path, at: u64) {
@@ -45,7 +25,7 @@ fn flip(path: &Path, at: u64) {
 #[test]
 fn a_flipped_byte_mid_tail_reports_the_records_after_it() {
     let tmp = TempDir::new("report-flip");
-    let positions = written(tmp.path(), 100, false);
+    let positions = written(tmp.path(), config(), 100, false);
     assert!(!payload_for(50).is_empty());
     let log = segment_file(tmp.path(), 0, "log");
     flip(&log, positions[50] + 24);
@@ -68,7 +48,7 @@ fn a_flipped_byte_mid_tail_reports_the_records_after_it() {
 #[test]
 fn a_crash_with_an_intact_tail_drops_nothing() {
     let tmp = TempDir::new("report-none");
-    written(tmp.path(), 30, false);
+    written(tmp.path(), config(), 30, false);
     let report = Journal::open(tmp.path(), config())
         .expect("recover")
         .open_report();
@@ -80,7 +60,7 @@ fn a_crash_with_an_intact_tail_drops_nothing() {
 #[test]
 fn a_clean_marker_counts_the_records_a_zeroed_tail_lost() {
     let tmp = TempDir::new("report-marker");
-    let positions = written(tmp.path(), 40, true);
+    let positions = written(tmp.path(), config(), 40, true);
     let log = segment_file(tmp.path(), 0, "log");
     let f = OpenOptions::new().write(true).open(&log).expect("open");
     f.write_all_at(
@@ -99,7 +79,7 @@ fn a_clean_marker_counts_the_records_a_zeroed_tail_lost() {
 #[test]
 fn a_tail_cut_to_its_header_is_re_extended_and_reported() {
     let tmp = TempDir::new("report-cut64");
-    written(tmp.path(), 20, true);
+    written(tmp.path(), config(), 20, true);
     let log = segment_file(tmp.path(), 0, "log");
     OpenOptions::new()
         .write(true)
@@ -141,7 +121,7 @@ fn a_newest_segment_without_a_header_is_reported_as_dropped() {
 #[test]
 fn garbage_at_the_very_end_of_the_tail_is_dropped_without_a_panic() {
     let tmp = TempDir::new("report-end-garbage");
-    written(tmp.path(), 10, false);
+    written(tmp.path(), config(), 10, false);
     let log = segment_file(tmp.path(), 0, "log");
     let len = std::fs::metadata(&log).expect("stat").len();
     // A length word and a "sequence" in the last 16 bytes: a record that would run past the end.
@@ -166,7 +146,7 @@ fn a_tail_of_random_garbage_is_dropped_in_one_pass() {
     }
     j.commit().expect("commit");
     drop(j);
-    let end = HEADER + (0..10).map(|o| span(payload_for(o).len())).sum::<u64>();
+    let end = SEGMENT_HEADER + (0..10).map(|o| span(payload_for(o).len())).sum::<u64>();
     let log = segment_file(tmp.path(), 0, "log");
     let len = std::fs::metadata(&log).expect("stat").len();
     let mut garbage = vec![0u8; (len - end) as usize];

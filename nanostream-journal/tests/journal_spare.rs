@@ -6,10 +6,9 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::Duration;
 
-use common::{assert_prefix, payload_for, segment_bases, segment_file, wait_until, TempDir};
+use common::{appended, assert_prefix, payload_for, segment_bases, segment_file, wait_until, TempDir};
 use nanostream_journal::{Durability, Journal, JournalConfig, Retention};
 
 const SPARE: &str = "next-segment.spare";
@@ -20,20 +19,6 @@ fn config(durability: Durability) -> JournalConfig {
         .segment_size(8192)
         .index_interval(256)
         .durability(durability)
-}
-
-/// Appends `n` records (committing every 10) and returns the journal, as a crash would leave it
-/// once dropped.
-fn appended(dir: &Path, durability: Durability, n: u64) -> Journal {
-    let mut j = Journal::open(dir, config(durability)).expect("open");
-    for o in 0..n {
-        j.append(&payload_for(o)).expect("append");
-        if o % 10 == 9 {
-            j.commit().expect("commit");
-        }
-    }
-    j.commit().expect("commit");
-    j
 }
 
 #[test]
@@ -61,7 +46,7 @@ fn retention_never_deletes_the_spare() {
 fn a_spare_present_at_crash_time_is_deleted_and_appends_continue() {
     for durability in [Durability::Never, Durability::EveryBatch] {
         let tmp = TempDir::new("spare-crash");
-        let j = appended(tmp.path(), durability, 300);
+        let j = appended(tmp.path(), config(durability), 300);
         wait_until(WAIT, "the spare", || tmp.join(SPARE).exists());
         drop(j); // a crash: no close, the spare stays
         assert!(tmp.join(SPARE).exists());
@@ -81,7 +66,7 @@ fn a_spare_present_at_crash_time_is_deleted_and_appends_continue() {
 #[test]
 fn a_newest_segment_without_a_header_is_dropped() {
     let tmp = TempDir::new("spare-no-header");
-    let j = appended(tmp.path(), Durability::Never, 300);
+    let j = appended(tmp.path(), config(Durability::Never), 300);
     drop(j);
     let bases = segment_bases(tmp.path());
     assert!(bases.len() >= 3, "{bases:?}");
@@ -101,7 +86,7 @@ fn a_newest_segment_without_a_header_is_dropped() {
 #[test]
 fn a_zeroed_header_in_front_of_records_is_reported_not_dropped() {
     let tmp = TempDir::new("spare-zeroed-header");
-    drop(appended(tmp.path(), Durability::EveryBatch, 300));
+    drop(appended(tmp.path(), config(Durability::EveryBatch), 300));
     let newest = *segment_bases(tmp.path()).last().expect("segments");
     // Damage, not a lost page: the header is gone but records follow it in the same page, so
     // dropping the segment would silently lose them.
@@ -120,7 +105,7 @@ fn a_zeroed_header_in_front_of_records_is_reported_not_dropped() {
 #[test]
 fn a_newest_segment_without_a_header_after_a_lost_seal_keeps_the_valid_prefix() {
     let tmp = TempDir::new("spare-no-header-no-seal");
-    let j = appended(tmp.path(), Durability::Never, 300);
+    let j = appended(tmp.path(), config(Durability::Never), 300);
     drop(j);
     let bases = segment_bases(tmp.path());
     let (prev, newest) = (bases[bases.len() - 2], bases[bases.len() - 1]);
@@ -178,7 +163,7 @@ fn never_sync_makes_the_installed_segment_durable() {
     // still leave a journal that reopens with every record (checked here through a reopen; the
     // fdatasync itself is the same call the other policies use).
     let tmp = TempDir::new("spare-never-sync");
-    let mut j = appended(tmp.path(), Durability::Never, 500);
+    let mut j = appended(tmp.path(), config(Durability::Never), 500);
     j.sync().expect("sync");
     drop(j);
     let j = Journal::open(tmp.path(), config(Durability::Never)).expect("reopen");

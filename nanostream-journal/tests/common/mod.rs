@@ -177,3 +177,74 @@ pub fn assert_prefix(dir: &Path, expected: u64) {
     }
     assert_eq!(n, expected, "exactly the valid prefix");
 }
+
+/// The bytes of a segment's header: where its first record starts.
+pub const SEGMENT_HEADER: u64 = nanostream_journal::SEGMENT_HEADER_LEN as u64;
+
+/// The bytes a record with a `len`-byte payload takes in a segment (header, payload, padding
+/// to 8).
+pub fn span(len: usize) -> u64 {
+    ((nanostream_journal::RECORD_HEADER_LEN + len + 7) & !7) as u64
+}
+
+/// Records `0..n` (payloads from [`payload_for`]) in one segment under `config`, committed; the
+/// journal is then closed (`clean`) or dropped (a crash). Returns the position of each record,
+/// and the end last.
+pub fn written(dir: &Path, config: nanostream_journal::JournalConfig, n: u64, clean: bool) -> Vec<u64> {
+    let mut j = nanostream_journal::Journal::open(dir, config).expect("open");
+    let mut positions = vec![SEGMENT_HEADER];
+    for o in 0..n {
+        j.append(&payload_for(o)).expect("append");
+        positions.push(positions[o as usize] + span(payload_for(o).len()));
+    }
+    j.commit().expect("commit");
+    if clean {
+        j.close().expect("close");
+    }
+    positions
+}
+
+/// Appends `n` records under `config` (committing every 10) and returns the journal, as a crash
+/// would leave it once dropped.
+pub fn appended(
+    dir: &Path,
+    config: nanostream_journal::JournalConfig,
+    n: u64,
+) -> nanostream_journal::Journal {
+    let mut j = nanostream_journal::Journal::open(dir, config).expect("open");
+    for o in 0..n {
+        j.append(&payload_for(o)).expect("append");
+        if o % 10 == 9 {
+            j.commit().expect("commit");
+        }
+    }
+    j.commit().expect("commit");
+    j
+}
+
+/// A closed journal of 400 records in 8 KiB segments whose second segment is zeroed from the
+/// middle (its seal included), as a power loss can leave a segment sealed without a sync.
+/// Returns (segment path, first lost offset, its byte position).
+pub fn zeroed_sealed_segment(dir: &Path) -> (PathBuf, u64, u64) {
+    use std::os::unix::fs::FileExt;
+    let config = nanostream_journal::JournalConfig::new().segment_size(8192);
+    let mut j = nanostream_journal::Journal::open(dir, config).expect("open");
+    for o in 0..400 {
+        j.append(&payload_for(o)).expect("append");
+    }
+    j.close().expect("close");
+    let bases = segment_bases(dir);
+    assert!(bases.len() >= 4);
+    let (seg, next) = (bases[1], bases[2]);
+    let target = seg + (next - seg) / 2;
+    let mut pos = SEGMENT_HEADER;
+    for o in seg..target {
+        pos += span(payload_for(o).len());
+    }
+    let path = segment_file(dir, seg, "log");
+    let len = std::fs::metadata(&path).expect("stat").len();
+    let f = std::fs::OpenOptions::new().write(true).open(&path).expect("open");
+    f.write_all_at(&vec![0u8; (len - pos) as usize], pos)
+        .expect("zero the end");
+    (path, target, pos)
+}
