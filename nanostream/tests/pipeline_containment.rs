@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{expect_within, finishes, Gate};
+use common::{expect_within, finishes, in_order, Gate};
 use nanostream::{
     build_multi_producer, build_single_producer, Alert, BlockingWaitStrategy, BuildError, DependentSequences,
     EventHandler, PanicPolicy, Producer, PublishError, ShutdownError, StreamingBackoff, WaitError,
@@ -18,10 +18,6 @@ use nanostream::{
 
 /// What the consumer saw: `(sequence, value)` for every event, in order.
 type Log = Arc<Mutex<Vec<(i64, u64)>>>;
-
-fn in_order(n: i64) -> Vec<(i64, u64)> {
-    (0..n).map(|s| (s, s as u64)).collect()
-}
 
 /// A wait strategy that says everything is available at once, whatever the dependents say.
 struct Liar;
@@ -279,15 +275,7 @@ fn shutdown_timeout_accepts_the_longest_duration() {
 #[test]
 fn a_timed_out_shutdown_of_a_clone_halts_the_pipeline_as_its_error_says() {
     let gate = Gate::new();
-    let held = gate.clone();
-    let mut producer = build_multi_producer(4, || 0u64, BlockingWaitStrategy::new())
-        .handle_events_with(move |_: &u64, sequence: i64, _: bool| {
-            if sequence == 0 {
-                held.pass();
-            }
-        })
-        .build()
-        .unwrap();
+    let mut producer = common::held_at_first_event(4, &gate);
     let mut other = producer.clone();
     for _ in 0..4 {
         producer.publish(|event, _| *event = 1).unwrap();

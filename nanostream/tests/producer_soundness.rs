@@ -8,7 +8,7 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use common::{expect_within, finishes, Gate};
+use common::{expect_within, finishes, in_order, Gate};
 use nanostream::{
     build_multi_producer, build_single_producer, Alert, AvailabilityBuffer, BlockingWaitStrategy, BuildError,
     MultiProducerSequencer, Producer, PublishError, RingBuffer, Sequence, SingleProducer,
@@ -29,11 +29,6 @@ fn recorded(size: usize) -> (SingleProducer<u64, BlockingWaitStrategy>, Log) {
         .build()
         .unwrap();
     (producer, log)
-}
-
-/// `0..n` as the log of a consumer that saw events `value == sequence`.
-fn in_order(n: i64) -> Vec<(i64, u64)> {
-    (0..n).map(|s| (s, s as u64)).collect()
 }
 
 #[test]
@@ -254,15 +249,7 @@ fn a_ring_too_large_for_memory_is_an_error_not_an_abort() {
 #[test]
 fn remaining_capacity_stays_in_range_while_multi_producers_wait() {
     let gate = Gate::new();
-    let held = gate.clone();
-    let mut producer = build_multi_producer(4, || 0u64, BlockingWaitStrategy::new())
-        .handle_events_with(move |_: &u64, sequence: i64, _: bool| {
-            if sequence == 0 {
-                held.pass();
-            }
-        })
-        .build()
-        .unwrap();
+    let mut producer = common::held_at_first_event(4, &gate);
     for _ in 0..4 {
         producer.publish(|event, _| *event = 1).unwrap();
     }

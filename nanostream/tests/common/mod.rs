@@ -111,3 +111,26 @@ impl Gate {
         expect_within("a handler blocks at the gate", || self.has_waiter());
     }
 }
+
+/// `(sequence, value)` for sequences `0..n` of events whose value is their sequence: what a
+/// recording consumer sees when nothing is lost, duplicated or reordered.
+pub fn in_order(n: i64) -> Vec<(i64, u64)> {
+    (0..n).map(|s| (s, s as u64)).collect()
+}
+
+/// A multi-producer pipeline of `size` slots whose one consumer blocks at `gate` on event 0,
+/// so the ring fills and stays full until the gate opens.
+pub fn held_at_first_event(
+    size: usize,
+    gate: &Gate,
+) -> nanostream::MultiProducer<u64, nanostream::BlockingWaitStrategy> {
+    let held = gate.clone();
+    nanostream::build_multi_producer(size, || 0u64, nanostream::BlockingWaitStrategy::new())
+        .handle_events_with(move |_: &u64, sequence: i64, _: bool| {
+            if sequence == 0 {
+                held.pass();
+            }
+        })
+        .build()
+        .unwrap()
+}
