@@ -250,6 +250,8 @@ fn the_server_runs_on_its_named_thread() {
     // The server has a thread of its own, named for `top -H` and debuggers. Seen through /proc,
     // so checked on Linux only (other tests' servers may be listed too; ours is).
     let (server, _metrics, _ready) = start();
+    // A thread names itself as it starts; once it has answered, it has.
+    assert_eq!(get(server.local_addr(), "/health").status, 503);
     if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
         let names: Vec<String> = tasks
             .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
