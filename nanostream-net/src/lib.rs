@@ -73,5 +73,6 @@
 //! assert_eq!(subs.numsub(b"news"), 0);
 //! ```
 
+pub mod ops;
 pub mod pubsub;
 pub mod resp;
