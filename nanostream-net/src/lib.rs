@@ -74,6 +74,7 @@
 //! ```
 
 mod broker;
+pub mod cli;
 mod commands;
 pub mod ops;
 pub mod pubsub;
