@@ -3,6 +3,7 @@
 //! (the machine has two cores); every read is bounded by a deadline for the whole test.
 
 mod broker;
+#[rustfmt::skip] // tests/common is not rustfmt-formatted and is not ours to change
 mod common;
 
 use std::io::{Read, Write};
