@@ -203,6 +203,22 @@ fn basics(target: Target) {
     check.cmd(&mut c, &[b"CLIENT", b"GETNAME"], b"$-1\r\n");
     check.cmd(&mut c, &[b"CLIENT", b"SETNAME", b"n1"], b"+OK\r\n");
     check.cmd(&mut c, &[b"CLIENT", b"GETNAME"], b"$2\r\nn1\r\n");
+    // CLIENT LIST: fields differ between servers; each line is `id=.. addr=.. .. name=..`, and
+    // ours carries our name.
+    let list = check.call(&mut c, &[b"CLIENT", b"LIST"]);
+    let text = match &list {
+        Reply::Bulk(Some(b)) => String::from_utf8_lossy(b).into_owned(),
+        _ => String::new(),
+    };
+    let lines_ok = text.ends_with('\n')
+        && text
+            .lines()
+            .all(|l| l.starts_with("id=") && l.contains(" addr=127.0.0.1:") && l.contains(" name="));
+    check.shape(
+        lines_ok && text.lines().any(|l| l.contains(" name=n1 ")),
+        "CLIENT LIST",
+        &list,
+    );
     check.cmd(
         &mut c,
         &[b"CLIENT", b"SETNAME", b"a b"],
@@ -227,6 +243,34 @@ fn basics(target: Target) {
     check.cmd(&mut c, &[b"CONFIG", b"GET", b"nosuch"], b"*0\r\n");
     let count = check.call(&mut c, &[b"COMMAND", b"COUNT"]);
     check.shape(matches!(count, Reply::Int(n) if n > 0), "COMMAND COUNT", &count);
+    // COMMAND lists as many commands as COUNT says, each an array opening with its lowercase name.
+    let table = check.call(&mut c, &[b"COMMAND"]);
+    let names: Vec<Vec<u8>> = match &table {
+        Reply::Array(Some(entries)) => entries
+            .iter()
+            .filter_map(|e| match e {
+                Reply::Array(Some(fields)) => match fields.first() {
+                    Some(Reply::Bulk(Some(name))) => Some(name.clone()),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect(),
+        _ => vec![],
+    };
+    let listed = |name: &[u8]| names.iter().any(|n| n == name);
+    let ok = Reply::Int(names.len() as i64) == count
+        && ["ping", "publish", "subscribe", "psubscribe", "pubsub", "hello"]
+            .iter()
+            .all(|n| listed(n.as_bytes()));
+    check.shape(
+        ok,
+        "COMMAND (as many as COMMAND COUNT, lowercase names, pub/sub commands)",
+        &count,
+    );
+    let docs = check.call(&mut c, &[b"COMMAND", b"DOCS", b"PING"]);
+    let ok = matches!(&docs, Reply::Array(Some(items)) if items.len() == 2 && items[0] == bulk(b"ping"));
+    check.shape(ok, "COMMAND DOCS PING (ping and its doc map)", &docs);
 
     // HELLO: version 2 answers a map as a flat array; 3 is RESP3, which the broker refuses.
     let hello = check.call(&mut c, &[b"HELLO", b"2"]);
@@ -576,6 +620,49 @@ fn protocol_errors(target: Target) {
     check.finish();
 }
 
+fn limits(target: Target) {
+    let server = match target {
+        Target::Redis => start(target, &["--maxclients", "2", "--proto-max-bulk-len", "1mb"]),
+        Target::Broker => start(target, &["--max-clients", "2", "--max-payload", "1mb"]),
+    };
+    let mut check = Check::new(target);
+    // Two clients are served. The start-up probe's connection may not be gone yet, so a refused
+    // early connection is retried; the third one, with two live, must be refused.
+    let mut admitted = Vec::new();
+    for _ in 0..2 {
+        let mut conn = None;
+        let ok = common::wait_for(Duration::from_secs(10), || {
+            let mut c = check.conn(&server);
+            c.send(&command(&[b"PING"]));
+            let served = matches!(c.try_read_raw(), Ok(r) if r == b"+PONG\r\n");
+            conn = served.then_some(c);
+            served
+        });
+        assert!(ok, "{target:?} did not serve a first or second client");
+        admitted.push(conn.unwrap());
+    }
+    let mut third = check.conn(&server);
+    check.closed_after(
+        &mut third,
+        "a third client with --max-clients 2",
+        b"-ERR max number of clients reached\r\n",
+    );
+
+    // A payload of exactly the limit is accepted; one byte more is a protocol error, refused on
+    // its length before any of it is sent.
+    let c = &mut admitted[0];
+    let at_limit = vec![b'p'; 1 << 20];
+    check.cmd(c, &[b"PUBLISH", b"c", &at_limit], b":0\r\n");
+    let c = &mut admitted[1];
+    c.send(b"*3\r\n$7\r\nPUBLISH\r\n$1\r\nc\r\n$1048577\r\n");
+    check.closed_after(
+        c,
+        "a 1 MiB + 1 bulk with a 1 MiB limit",
+        b"-ERR Protocol error: invalid bulk length\r\n",
+    );
+    check.finish();
+}
+
 fn auth(target: Target) {
     let server = start(target, &["--requirepass", "pw"]);
     let mut check = Check::new(target);
@@ -664,6 +751,16 @@ fn protocol_errors_on_redis() {
 #[test]
 fn protocol_errors_on_broker() {
     protocol_errors(Target::Broker);
+}
+
+#[test]
+fn limits_on_redis() {
+    limits(Target::Redis);
+}
+
+#[test]
+fn limits_on_broker() {
+    limits(Target::Broker);
 }
 
 #[test]
