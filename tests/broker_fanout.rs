@@ -1,6 +1,7 @@
 //! Fan-out: 1,000 subscribers on one channel, one publisher sending 200 numbered messages; every
 //! subscriber receives every message, in order, byte for byte. Four threads own 250 sockets each
-//! (the machine has two cores); every read is bounded by a deadline for the whole test.
+//! (the machine has two cores); every read is bounded by a deadline for the whole test. And a
+//! subscriber that stops reading is dropped at its output limit without holding anyone up.
 
 mod broker;
 #[rustfmt::skip] // tests/common is not rustfmt-formatted and is not ours to change
@@ -156,6 +157,86 @@ fn fanout(target: Target) {
             worker.join().expect("a subscriber thread failed");
         }
     });
+}
+
+/// A subscriber that never reads passes the client-output hard limit (1 MB here) and is
+/// disconnected; the publisher's every PUBLISH is answered meanwhile and a subscriber that does
+/// read receives every message, in order.
+fn slow_subscriber_is_dropped(target: Target) {
+    let server = match target {
+        Target::Redis => Server::redis(&["--client-output-buffer-limit", "pubsub 1mb 256kb 60"]),
+        Target::Broker => Server::broker(&["--client-output-limit", "1mb 256kb 60"]),
+    };
+    const MAX_PUBLISHES: usize = 1_000; // 64 MB: far beyond the socket buffers plus the limit
+    const AFTER_DROP: usize = 10;
+    let big = |seq: usize| {
+        let mut p = format!("{seq:06}").into_bytes();
+        p.resize(64 << 10, b'.');
+        p
+    };
+    let confirm = confirmation("subscribe", Some(b"slow"), 1);
+    let mut slow = Conn::open(&server);
+    assert_eq!(slow.call_raw(&[b"SUBSCRIBE", b"slow"]), confirm);
+    let mut fast = Conn::open(&server);
+    assert_eq!(fast.call_raw(&[b"SUBSCRIBE", b"slow"]), confirm);
+    let reader = std::thread::spawn(move || {
+        // Reads until the `end` message; returns the payloads' sequence numbers.
+        let mut seqs = Vec::new();
+        loop {
+            let frame = fast.read_raw();
+            let items = broker::parse(&frame);
+            let payload = items.items()[2].bulk().to_vec();
+            if payload == b"end" {
+                return seqs;
+            }
+            seqs.push(String::from_utf8_lossy(&payload[..6]).parse::<usize>().unwrap());
+        }
+    });
+
+    let mut publisher = Conn::open(&server);
+    let mut published = 0;
+    let mut dropped_after = None;
+    while published < MAX_PUBLISHES {
+        let reply = publisher.call_raw(&[b"PUBLISH", b"slow", &big(published)]);
+        published += 1;
+        match (reply.as_slice(), dropped_after) {
+            (b":2\r\n", None) => {}
+            (b":1\r\n", None) => dropped_after = Some(published),
+            (b":1\r\n", Some(at)) if published >= at + AFTER_DROP => break,
+            (b":1\r\n", Some(_)) => {}
+            (other, _) => panic!("PUBLISH {published}: {}", show(other)),
+        }
+    }
+    let dropped_after = dropped_after
+        .unwrap_or_else(|| panic!("the slow subscriber was not dropped after {MAX_PUBLISHES} messages"));
+    assert_eq!(publisher.call_raw(&[b"PUBLISH", b"slow", b"end"]), b":1\r\n");
+    let seqs = reader.join().expect("the reading subscriber");
+    assert!(
+        seqs.iter().copied().eq(0..published),
+        "the reading subscriber missed or reordered messages"
+    );
+
+    // The slow one gets what reached its socket before the close: an in-order prefix.
+    let got = slow.read_to_close();
+    let expected: Vec<u8> = (0..dropped_after)
+        .flat_map(|seq| message(b"slow", &big(seq)))
+        .collect();
+    assert!(
+        got.len() < expected.len() && expected.starts_with(&got),
+        "the dropped subscriber read {} bytes, not a strict prefix of the {} published before its drop",
+        got.len(),
+        expected.len()
+    );
+}
+
+#[test]
+fn slow_subscriber_is_dropped_on_redis() {
+    slow_subscriber_is_dropped(Target::Redis);
+}
+
+#[test]
+fn slow_subscriber_is_dropped_on_broker() {
+    slow_subscriber_is_dropped(Target::Broker);
 }
 
 #[test]
