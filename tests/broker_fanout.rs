@@ -10,6 +10,7 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use broker::{confirmation, message, show, Conn};
@@ -179,6 +180,11 @@ fn slow_subscriber_is_dropped(target: Target) {
     assert_eq!(slow.call_raw(&[b"SUBSCRIBE", b"slow"]), confirm);
     let mut fast = Conn::open(&server);
     assert_eq!(fast.call_raw(&[b"SUBSCRIBE", b"slow"]), confirm);
+    // The reading subscriber says how far it got, and the publisher waits for it before each
+    // message: it never has more than one message pending, so only the slow one can reach the
+    // limit, however the two cores are shared.
+    let received = Arc::new(AtomicUsize::new(0));
+    let progress = Arc::clone(&received);
     let reader = std::thread::spawn(move || {
         // Reads until the `end` message; returns the payloads' sequence numbers.
         let mut seqs = Vec::new();
@@ -190,6 +196,7 @@ fn slow_subscriber_is_dropped(target: Target) {
                 return seqs;
             }
             seqs.push(String::from_utf8_lossy(&payload[..6]).parse::<usize>().unwrap());
+            progress.store(seqs.len(), Ordering::SeqCst);
         }
     });
 
@@ -197,6 +204,17 @@ fn slow_subscriber_is_dropped(target: Target) {
     let mut published = 0;
     let mut dropped_after = None;
     while published < MAX_PUBLISHES {
+        let caught_up = common::wait_for(Duration::from_secs(10), || {
+            received.load(Ordering::SeqCst) == published || reader.is_finished()
+        });
+        if reader.is_finished() {
+            reader.join().expect("the reading subscriber");
+            panic!("the reading subscriber ended early, at message {published}");
+        }
+        assert!(
+            caught_up,
+            "the reading subscriber is stuck before message {published}"
+        );
         let reply = publisher.call_raw(&[b"PUBLISH", b"slow", &big(published)]);
         published += 1;
         match (reply.as_slice(), dropped_after) {
