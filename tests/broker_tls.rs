@@ -10,7 +10,7 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -201,6 +201,91 @@ fn redis_cli_tls(target: Target) {
     assert_eq!(String::from_utf8_lossy(&output.stdout), "0\n");
 }
 
+/// A child process killed on drop (for a server the `Server` helper cannot start: it waits on
+/// the plain port).
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `--port 0`: only the TLS listener, as in Redis.
+fn tls_only(target: Target) {
+    let certs = CertDir::new(&format!("only-{target:?}"));
+    let tls_port = free_port().to_string();
+    let (cert, key) = (
+        path_str(&certs.cert()).to_string(),
+        path_str(&certs.key()).to_string(),
+    );
+    let mut command = match target {
+        Target::Broker => {
+            let mut c = Command::new(common::broker_binary());
+            c.args([
+                "--port",
+                "0",
+                "--tls-port",
+                &tls_port,
+                "--tls-cert",
+                &cert,
+                "--tls-key",
+                &key,
+            ]);
+            c.env_remove("NANOSTREAM_PORT")
+                .env("NANOSTREAM_LOG_LEVEL", "warn");
+            c
+        }
+        Target::Redis => {
+            let mut c = Command::new(common::redis_binary());
+            c.args([
+                "--port",
+                "0",
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ]);
+            c.args([
+                "--tls-port",
+                &tls_port,
+                "--tls-cert-file",
+                &cert,
+                "--tls-key-file",
+                &key,
+            ]);
+            c.args(["--tls-ca-cert-file", &cert, "--tls-auth-clients", "no"]);
+            c
+        }
+    };
+    let mut child = Killed(command.stdout(Stdio::null()).spawn().expect("start the server"));
+    let tls_port: u16 = tls_port.parse().unwrap();
+    let mut served = None;
+    let up = common::wait_for(common::START_DEADLINE, || {
+        if TcpStream::connect(("127.0.0.1", tls_port)).is_err() {
+            return matches!(child.0.try_wait(), Ok(Some(_))); // give up if it exited
+        }
+        let mut conn = tls_connect(&certs, tls_port, "localhost");
+        served = Some(conn.call_raw(&[b"PING"]));
+        true
+    });
+    assert!(
+        up,
+        "{target:?} did not listen on its TLS port within {:?}",
+        common::START_DEADLINE
+    );
+    assert_eq!(child.0.try_wait().unwrap(), None, "{target:?} exited");
+    assert_eq!(
+        served.as_deref(),
+        Some(&b"+PONG\r\n"[..]),
+        "{target:?}: {:?}",
+        served.as_deref().map(show)
+    );
+}
+
 /// A certificate path that does not exist: the broker exits non-zero, saying which file.
 #[test]
 fn bad_cert_path_on_broker() {
@@ -262,6 +347,16 @@ fn plain_text_on_tls_port_on_redis() {
 #[test]
 fn plain_text_on_tls_port_on_broker() {
     plain_text_on_tls_port(Target::Broker);
+}
+
+#[test]
+fn tls_only_on_redis() {
+    tls_only(Target::Redis);
+}
+
+#[test]
+fn tls_only_on_broker() {
+    tls_only(Target::Broker);
 }
 
 #[test]
