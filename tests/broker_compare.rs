@@ -302,6 +302,21 @@ fn basics(target: Target) {
     check.cmd(&mut c, &[b"PUBSUB", b"NUMPAT"], b":0\r\n");
     check.cmd(&mut c, &[b"PUBSUB", b"NUMSUB"], b"*0\r\n");
     check.cmd(&mut c, &[b"PUBSUB", b"CHANNELS"], b"*0\r\n");
+    check.cmd(
+        &mut c,
+        &[b"PUBSUB", b"CHANNELS", b"a", b"b"],
+        b"-ERR unknown subcommand or wrong number of arguments for 'CHANNELS'. Try PUBSUB HELP.\r\n",
+    );
+    check.cmd(
+        &mut c,
+        &[b"PUBSUB", b"FOO"],
+        b"-ERR unknown subcommand 'FOO'. Try PUBSUB HELP.\r\n",
+    );
+    check.cmd(
+        &mut c,
+        &[b"CLIENT", b"FOO"],
+        b"-ERR unknown subcommand 'FOO'. Try CLIENT HELP.\r\n",
+    );
     check.cmd(&mut c, &[b"PUBLISH", b"nobody", b"x"], b":0\r\n");
 
     // Several commands in one write come back in order.
@@ -377,16 +392,18 @@ fn pubsub(target: Target) {
     check.cmd(&mut a, &[b"PING"], b"*2\r\n$4\r\npong\r\n$0\r\n\r\n");
     check.cmd(&mut a, &[b"PING", b"m"], b"*2\r\n$4\r\npong\r\n$1\r\nm\r\n");
     check.raw(&mut a, b"PING\r\n", b"*2\r\n$4\r\npong\r\n$0\r\n\r\n");
-    for name in ["get", "publish"] {
+    // Refused in the subscribed state; Redis names a subcommand as `command|subcommand`.
+    let refusals: [(&str, &[&[u8]]); 4] = [
+        ("get", &[b"get", b"k"]),
+        ("publish", &[b"publish", b"k", b"v"]),
+        ("pubsub|numsub", &[b"PUBSUB", b"NUMSUB", b"hello"]),
+        ("client|getname", &[b"CLIENT", b"GETNAME"]),
+    ];
+    for (name, args) in refusals {
         let refusal = format!(
             "-ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET \
              are allowed in this context\r\n"
         );
-        let args: &[&[u8]] = if name == "get" {
-            &[b"get", b"k"]
-        } else {
-            &[b"publish", b"k", b"v"]
-        };
         check.cmd(&mut a, args, refusal.as_bytes());
     }
     let psubscribed = [
