@@ -7,7 +7,6 @@
 //! COUNT) the shape is compared. redis-server runs with `--databases 1`, as the broker has one.
 
 mod broker;
-#[rustfmt::skip] // tests/common is not rustfmt-formatted and is not ours to change
 mod common;
 
 use std::io::Write;

@@ -4,7 +4,6 @@
 //! subscriber that stops reading is dropped at its output limit without holding anyone up.
 
 mod broker;
-#[rustfmt::skip] // tests/common is not rustfmt-formatted and is not ours to change
 mod common;
 
 use std::io::{Read, Write};

@@ -3,7 +3,6 @@
 //! `--pipe`, and `-a` with a password.
 
 mod broker;
-#[rustfmt::skip] // tests/common is not rustfmt-formatted and is not ours to change
 mod common;
 
 use std::io::{BufRead, BufReader};

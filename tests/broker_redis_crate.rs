@@ -2,7 +2,6 @@
 //! `as_pubsub()`, patterns, binary and 1 MiB payloads, pipelines of 1,000 commands, and AUTH
 //! through the URL.
 
-#[rustfmt::skip] // tests/common is not rustfmt-formatted and is not ours to change
 mod common;
 
 use std::time::Duration;

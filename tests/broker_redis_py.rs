@@ -2,7 +2,6 @@
 //! `tests/clients/` do the checking and exit non-zero, saying what differed, on any mismatch.
 
 mod broker;
-#[rustfmt::skip] // tests/common is not rustfmt-formatted and is not ours to change
 mod common;
 
 use std::path::PathBuf;

@@ -4,7 +4,6 @@
 //! one-line reason.
 
 mod broker;
-#[rustfmt::skip] // tests/common is not rustfmt-formatted and is not ours to change
 mod common;
 
 use std::net::TcpListener;

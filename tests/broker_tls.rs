@@ -4,7 +4,6 @@
 //! refusing to start on a certificate file it cannot read.
 
 mod broker;
-#[rustfmt::skip] // tests/common is not rustfmt-formatted and is not ours to change
 mod common;
 
 use std::io::{Read, Write};
