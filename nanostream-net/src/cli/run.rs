@@ -134,7 +134,24 @@ pub fn run_until(args: BrokerArgs, stop: Arc<AtomicBool>) -> Result<(), RunError
 /// exit code 1. `examples/broker.rs` calls it too.
 pub fn main() -> std::process::ExitCode {
     use clap::Parser;
-    match run(BrokerArgs::parse()) {
+    let args = match BrokerArgs::try_parse() {
+        Ok(args) => args,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version: print them and succeed.
+            let _ = e.print();
+            return std::process::ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // clap's message is several lines (usage, a hint); keep the one that says what
+            // is wrong, so that logs and service managers show a single line.
+            let rendered = e.to_string();
+            let line = rendered.lines().next().unwrap_or("invalid arguments");
+            let line = line.strip_prefix("error: ").unwrap_or(line);
+            eprintln!("nanostream-broker: {line} (see --help)");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match run(args) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("nanostream-broker: {e}");

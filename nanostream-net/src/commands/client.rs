@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use super::{sub_arity, unknown_subcommand};
+use super::unknown_subcommand;
 use crate::broker::{Client, State};
 use crate::pubsub::{ClientId, Registry};
 use crate::resp::{encode, Args, CommandError};
@@ -19,7 +19,6 @@ pub(crate) fn client(state: &mut State, id: ClientId, mut args: Args<'_>) -> Res
     let lower = sub.to_ascii_lowercase();
     match lower.as_slice() {
         b"setname" => {
-            sub_arity(&args, 3, "client|setname")?;
             let name = args.next_bytes()?;
             if !valid_name(name) {
                 encode::error(
@@ -33,7 +32,6 @@ pub(crate) fn client(state: &mut State, id: ClientId, mut args: Args<'_>) -> Res
             encode::simple_string(state.out(id), "OK");
         }
         b"getname" => {
-            sub_arity(&args, 2, "client|getname")?;
             let name = state.clients[&id].name.clone();
             match name {
                 Some(n) => encode::bulk(state.out(id), &n),
@@ -41,7 +39,6 @@ pub(crate) fn client(state: &mut State, id: ClientId, mut args: Args<'_>) -> Res
             }
         }
         b"setinfo" => {
-            sub_arity(&args, 4, "client|setinfo")?;
             let attribute = args.next_bytes()?;
             let value = args.next_bytes()?;
             if !valid_name(value) {
@@ -67,17 +64,14 @@ pub(crate) fn client(state: &mut State, id: ClientId, mut args: Args<'_>) -> Res
             encode::simple_string(state.out(id), "OK");
         }
         b"id" => {
-            sub_arity(&args, 2, "client|id")?;
             encode::integer(state.out(id), id.0 as i64);
         }
         b"info" => {
-            sub_arity(&args, 2, "client|info")?;
             let mut line = String::new();
             describe(&mut line, &state.clients[&id], &state.registry, "client|info");
             encode::bulk(state.out(id), line.as_bytes());
         }
         b"list" => {
-            sub_arity(&args, -2, "client|list")?;
             let mut only_pubsub = None;
             let mut ids: Option<Vec<u64>> = None;
             while args.remaining() > 0 {

@@ -173,7 +173,7 @@ pub(crate) fn hello(state: &mut State, client: ClientId, args: Args<'_>) -> Resu
         encode::error(
             state.out(client),
             "NOAUTH HELLO must be called with the client already authenticated, otherwise the \
-             HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and \
+             HELLO AUTH <user> <pass> option can be used to authenticate the client and \
              select the RESP protocol version at the same time",
         );
         return Ok(());
@@ -205,5 +205,19 @@ pub(crate) fn hello(state: &mut State, client: ClientId, args: Args<'_>) -> Resu
     encode::bulk(out, b"master");
     encode::bulk(out, b"modules");
     encode::array_header(out, 0);
+    Ok(())
+}
+
+/// `RESET`: back to a fresh connection's state: no subscriptions, no name, and
+/// unauthenticated again when a password is required. Replies `+RESET`.
+pub(crate) fn reset(state: &mut State, client: ClientId, _args: Args<'_>) -> Result<(), CommandError> {
+    state.registry.remove_client(client);
+    let password_required = state.settings.password.is_some();
+    let c = state.clients.get_mut(&client).expect("connected");
+    c.name = None;
+    if password_required {
+        c.connection.set_unauthenticated();
+    }
+    encode::simple_string(state.out(client), "RESET");
     Ok(())
 }

@@ -6,179 +6,104 @@ use crate::broker::State;
 use crate::pubsub::ClientId;
 use crate::resp::{encode, Args, CommandError};
 
-const fn spec(
+type Run = fn(&mut State, ClientId, Args<'_>) -> Result<(), CommandError>;
+
+/// A command that needs authentication and is refused in subscribed state; the methods below
+/// lift either restriction or add subcommands.
+const fn command_spec(
     name: &'static str,
     arity: i32,
-    no_auth: bool,
-    in_subscribed: bool,
     group: &'static str,
     summary: &'static str,
-    run: fn(&mut State, ClientId, Args<'_>) -> Result<(), CommandError>,
+    run: Run,
 ) -> Spec {
     Spec {
         name,
         arity,
-        no_auth,
-        in_subscribed,
+        no_auth: false,
+        in_subscribed: false,
         group,
         summary,
+        subcommands: &[],
         run,
     }
 }
 
-/// Every command the broker knows.
-pub(crate) static COMMANDS: &[Spec] = &[
-    spec(
-        "ping",
-        -1,
-        false,
-        true,
-        "connection",
-        "Ping the server.",
-        connection::ping,
-    ),
-    spec(
-        "echo",
-        2,
-        false,
-        false,
-        "connection",
-        "Echo the given string.",
-        connection::echo,
-    ),
-    spec(
-        "quit",
-        -1,
-        true,
-        true,
-        "connection",
-        "Close the connection.",
-        connection::quit,
-    ),
-    spec(
-        "auth",
-        -2,
-        true,
-        false,
-        "connection",
-        "Authenticate to the server.",
-        connection::auth,
-    ),
-    spec(
-        "hello",
-        -1,
-        true,
-        false,
-        "connection",
-        "Handshake with the server.",
-        connection::hello,
-    ),
-    spec(
-        "select",
-        2,
-        false,
-        false,
-        "connection",
-        "Select database 0, the only one.",
-        connection::select,
-    ),
-    spec(
-        "client",
-        -2,
-        false,
-        false,
-        "connection",
-        "Client connections: name, id, list.",
-        client::client,
-    ),
-    spec(
-        "config",
-        -2,
-        false,
-        false,
-        "server",
-        "Read configuration parameters.",
-        server::config,
-    ),
-    spec(
-        "info",
-        -1,
-        false,
-        false,
-        "server",
-        "Information and statistics about the server.",
-        server::info,
-    ),
-    spec(
-        "command",
-        -1,
-        false,
-        false,
-        "server",
-        "Details about the commands.",
-        command,
-    ),
-    spec(
-        "publish",
-        3,
-        false,
-        false,
-        "pubsub",
-        "Post a message to a channel.",
-        pubsub::publish,
-    ),
-    spec(
-        "subscribe",
-        -2,
-        false,
-        true,
-        "pubsub",
-        "Listen for messages published to channels.",
-        pubsub::subscribe,
-    ),
-    spec(
-        "unsubscribe",
-        -1,
-        false,
-        true,
-        "pubsub",
-        "Stop listening to channels.",
-        pubsub::unsubscribe,
-    ),
-    spec(
-        "psubscribe",
-        -2,
-        false,
-        true,
-        "pubsub",
-        "Listen for messages on channels matching patterns.",
-        pubsub::psubscribe,
-    ),
-    spec(
-        "punsubscribe",
-        -1,
-        false,
-        true,
-        "pubsub",
-        "Stop listening to patterns.",
-        pubsub::punsubscribe,
-    ),
-    spec(
-        "pubsub",
-        -2,
-        false,
-        false,
-        "pubsub",
-        "Inspect channels and patterns.",
-        pubsub::pubsub,
-    ),
+impl Spec {
+    /// Runs before the client authenticated.
+    const fn no_auth(self) -> Spec {
+        Spec {
+            no_auth: true,
+            ..self
+        }
+    }
+
+    /// Runs while the client has subscriptions.
+    const fn in_subscribed(self) -> Spec {
+        Spec {
+            in_subscribed: true,
+            ..self
+        }
+    }
+
+    /// A container command and its subcommands.
+    const fn subcommands(self, subcommands: &'static [(&'static str, i32)]) -> Spec {
+        Spec { subcommands, ..self }
+    }
+}
+
+const CLIENT: &[(&str, i32)] = &[
+    ("client|setname", 3),
+    ("client|getname", 2),
+    ("client|setinfo", 4),
+    ("client|id", 2),
+    ("client|info", 2),
+    ("client|list", -2),
+    ("client|help", 2),
+];
+const CONFIG: &[(&str, i32)] = &[("config|get", -3), ("config|help", 2)];
+const COMMAND: &[(&str, i32)] = &[
+    ("command|count", 2),
+    ("command|docs", -2),
+    ("command|info", -2),
+    ("command|list", -2),
+    ("command|help", 2),
+];
+const PUBSUB: &[(&str, i32)] = &[
+    ("pubsub|channels", -2),
+    ("pubsub|numsub", -2),
+    ("pubsub|numpat", 2),
+    ("pubsub|help", 2),
 ];
 
+/// Every command the broker knows.
+#[rustfmt::skip]
+pub(crate) static COMMANDS: &[Spec] = &[
+    command_spec("ping", -1, "connection", "Ping the server.", connection::ping).in_subscribed(),
+    command_spec("echo", 2, "connection", "Echo the given string.", connection::echo),
+    command_spec("quit", -1, "connection", "Close the connection.", connection::quit).no_auth().in_subscribed(),
+    command_spec("reset", 1, "connection", "Reset the connection.", connection::reset).no_auth().in_subscribed(),
+    command_spec("auth", -2, "connection", "Authenticate to the server.", connection::auth).no_auth(),
+    command_spec("hello", -1, "connection", "Handshake with the server.", connection::hello).no_auth(),
+    command_spec("select", 2, "connection", "Select database 0, the only one.", connection::select),
+    command_spec("client", -2, "connection", "Client connections: name, id, list.", client::client).subcommands(CLIENT),
+    command_spec("config", -2, "server", "Read configuration parameters.", server::config).subcommands(CONFIG),
+    command_spec("info", -1, "server", "Information and statistics about the server.", server::info),
+    command_spec("command", -1, "server", "Details about the commands.", command).subcommands(COMMAND),
+    command_spec("publish", 3, "pubsub", "Post a message to a channel.", pubsub::publish),
+    command_spec("subscribe", -2, "pubsub", "Listen for messages published to channels.", pubsub::subscribe).in_subscribed(),
+    command_spec("unsubscribe", -1, "pubsub", "Stop listening to channels.", pubsub::unsubscribe).in_subscribed(),
+    command_spec("psubscribe", -2, "pubsub", "Listen for messages on channels matching patterns.", pubsub::psubscribe).in_subscribed(),
+    command_spec("punsubscribe", -1, "pubsub", "Stop listening to patterns.", pubsub::punsubscribe).in_subscribed(),
+    command_spec("pubsub", -2, "pubsub", "Inspect channels and patterns.", pubsub::pubsub).subcommands(PUBSUB),
+];
 /// Redis's flags for a command, as `COMMAND INFO` lists them.
 fn flags(s: &Spec) -> &'static [&'static str] {
     match s.name {
         "ping" | "echo" => &["fast"],
-        "quit" | "auth" | "hello" => &["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"],
+        "quit" | "auth" | "hello" | "reset" => {
+            &["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"]
+        }
         "select" => &["loading", "stale", "fast"],
         "publish" => &["pubsub", "loading", "stale", "fast"],
         "subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe" => {
@@ -252,7 +177,6 @@ pub(crate) fn command(state: &mut State, client: ClientId, mut args: Args<'_>) -
     let sub = args.next_bytes()?;
     match sub.to_ascii_lowercase().as_slice() {
         b"count" => {
-            super::sub_arity(&args, 2, "command|count")?;
             encode::integer(state.out(client), COMMANDS.len() as i64);
         }
         b"list" => {

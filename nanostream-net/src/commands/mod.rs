@@ -30,7 +30,20 @@ pub(crate) struct Spec {
     pub(crate) in_subscribed: bool,
     pub(crate) group: &'static str,
     pub(crate) summary: &'static str,
+    /// For a container command (`CLIENT`, `CONFIG`, ...): each subcommand's full name as
+    /// Redis shows it (`client|setname`) and its arity.
+    pub(crate) subcommands: &'static [(&'static str, i32)],
     pub(crate) run: fn(&mut State, ClientId, Args<'_>) -> Result<(), CommandError>,
+}
+
+impl Spec {
+    /// The subcommand named by `name`, if this is a container command that has it.
+    fn subcommand(&self, name: &[u8]) -> Option<(&'static str, i32)> {
+        self.subcommands.iter().copied().find(|(full, _)| {
+            full.split_once('|')
+                .is_some_and(|(_, sub)| sub.as_bytes().eq_ignore_ascii_case(name))
+        })
+    }
 }
 
 /// What the I/O thread must know about a command before the broker runs it.
@@ -84,10 +97,22 @@ pub(crate) fn execute(state: &mut State, client: ClientId, all: &[Cow<'_, [u8]>]
         CommandError::unknown_command(all).write_reply(state.out(client));
         return;
     };
+    // A container command names its subcommand; Redis reports an unknown one, checks the
+    // subcommand's own arity, and names it `command|sub` in errors.
+    let (full_name, arity) = match (spec.subcommands.is_empty(), all.get(1)) {
+        (false, Some(sub)) => match spec.subcommand(sub) {
+            Some(found) => found,
+            None => {
+                unknown_subcommand(state, client, sub, &spec.name.to_ascii_uppercase());
+                return;
+            }
+        },
+        _ => (spec.name, spec.arity),
+    };
     let argc = all.len() as i64;
-    let arity = i64::from(spec.arity);
+    let arity = i64::from(arity);
     if (arity > 0 && argc != arity) || argc < -arity {
-        CommandError::WrongArity(spec.name).write_reply(state.out(client));
+        CommandError::WrongArity(full_name).write_reply(state.out(client));
         return;
     }
     let (authenticated, subscribed) = {
@@ -100,18 +125,17 @@ pub(crate) fn execute(state: &mut State, client: ClientId, all: &[Cow<'_, [u8]>]
     }
     if subscribed && !spec.in_subscribed {
         let message = format!(
-            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-            spec.name
+            "ERR Can't execute '{full_name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
         );
         encode::error(state.out(client), &message);
         return;
     }
     if let Some(c) = state.clients.get_mut(&client) {
         c.last_command = std::time::Instant::now();
-        c.last_command_name = spec.name;
+        c.last_command_name = full_name;
     }
     state.commands += 1;
-    if let Err(e) = (spec.run)(state, client, args.command(spec.name)) {
+    if let Err(e) = (spec.run)(state, client, args.command(full_name)) {
         e.write_reply(state.out(client));
     }
 }
@@ -122,15 +146,4 @@ pub(crate) fn unknown_subcommand(state: &mut State, client: ClientId, sub: &[u8]
     m.extend_from_slice(&sub[..sub.len().min(128)]);
     m.extend_from_slice(format!("'. Try {command} HELP.").as_bytes());
     encode::error_bytes(state.out(client), &m);
-}
-
-/// Checks a subcommand's arity the way Redis does, naming it `command|sub`.
-pub(crate) fn sub_arity(args: &Args<'_>, arity: i32, name: &'static str) -> Result<(), CommandError> {
-    let argc = args.all().len() as i64;
-    let arity = i64::from(arity);
-    if (arity > 0 && argc != arity) || argc < -arity {
-        Err(CommandError::WrongArity(name))
-    } else {
-        Ok(())
-    }
 }

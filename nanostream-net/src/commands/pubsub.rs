@@ -1,6 +1,6 @@
 //! Pub/sub commands: PUBLISH, (P)SUBSCRIBE, (P)UNSUBSCRIBE, PUBSUB.
 
-use super::{sub_arity, unknown_subcommand};
+use super::unknown_subcommand;
 use crate::broker::State;
 use crate::pubsub::ClientId;
 use crate::resp::{encode, Args, CommandError};
@@ -89,9 +89,13 @@ pub(crate) fn pubsub(state: &mut State, client: ClientId, mut args: Args<'_>) ->
     let sub = args.next_bytes()?;
     match sub.to_ascii_lowercase().as_slice() {
         b"channels" => {
-            sub_arity(&args, -2, "pubsub|channels")?;
             if args.remaining() > 1 {
-                return Err(CommandError::WrongArity("pubsub|channels"));
+                // Redis's own check in `pubsubCommand`, after the generic arity check.
+                let mut m = b"ERR unknown subcommand or wrong number of arguments for '".to_vec();
+                m.extend_from_slice(&sub[..sub.len().min(128)]);
+                m.extend_from_slice(b"'. Try PUBSUB HELP.");
+                encode::error_bytes(state.out(client), &m);
+                return Ok(());
             }
             let pattern = args.rest().next();
             let channels: Vec<Vec<u8>> = state
@@ -107,7 +111,6 @@ pub(crate) fn pubsub(state: &mut State, client: ClientId, mut args: Args<'_>) ->
             }
         }
         b"numsub" => {
-            sub_arity(&args, -2, "pubsub|numsub")?;
             let counts: Vec<(&[u8], usize)> = args.rest().map(|c| (c, state.registry.numsub(c))).collect();
             let out = state.out(client);
             encode::array_header(out, counts.len() * 2);
@@ -117,7 +120,6 @@ pub(crate) fn pubsub(state: &mut State, client: ClientId, mut args: Args<'_>) ->
             }
         }
         b"numpat" => {
-            sub_arity(&args, 2, "pubsub|numpat")?;
             let n = state.registry.numpat();
             encode::integer(state.out(client), n as i64);
         }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::{sub_arity, unknown_subcommand};
+use super::unknown_subcommand;
 use crate::broker::State;
 use crate::pubsub::{glob_match, ClientId};
 use crate::resp::{encode, Args, CommandError};
@@ -11,7 +11,6 @@ use crate::resp::{encode, Args, CommandError};
 pub(crate) fn config(state: &mut State, client: ClientId, mut args: Args<'_>) -> Result<(), CommandError> {
     let sub = args.next_bytes()?;
     if sub.eq_ignore_ascii_case(b"get") {
-        sub_arity(&args, -3, "config|get")?;
         let settings = &state.settings;
         let limit = settings.output_limit;
         let known: Vec<(&str, String)> = vec![

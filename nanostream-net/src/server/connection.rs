@@ -149,6 +149,11 @@ impl Connection {
         self.authenticated.store(true, Ordering::Release);
     }
 
+    /// Marks the client unauthenticated again (`RESET` with a password configured).
+    pub(crate) fn set_unauthenticated(&self) {
+        self.authenticated.store(false, Ordering::Release);
+    }
+
     /// Bytes waiting for the socket.
     pub(crate) fn pending(&self) -> usize {
         self.pending.load(Ordering::Relaxed)

@@ -281,9 +281,12 @@ fn handle_input(
     let id = reader.connection.id;
     let mut consumed = 0;
     loop {
-        if !reader.authenticated && reader.connection.is_authenticated() {
-            reader.authenticated = true;
-            reader.decoder.set_limits(*limits);
+        let authenticated = reader.connection.is_authenticated();
+        if reader.authenticated != authenticated {
+            reader.authenticated = authenticated;
+            reader
+                .decoder
+                .set_limits(limits.with_unauthenticated(!authenticated));
         }
         let input = &reader.input[consumed..];
         let decoded = reader.decoder.decode_ranges(input, &mut reader.ranges);
