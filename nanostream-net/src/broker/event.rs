@@ -24,6 +24,8 @@ pub(crate) enum EventKind {
     /// A client sent bytes that are not RESP: `args[0]` holds the error reply; after it the
     /// connection is closed.
     ProtocolError,
+    /// A client closed its side of the connection: answer what it sent, then close.
+    InputEnded,
     /// A client's connection ended.
     Disconnected,
     /// A publish from inside the process (a network handler): channel `args[0]`, payload

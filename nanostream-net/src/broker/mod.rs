@@ -135,6 +135,10 @@ impl EventHandlerMut<BrokerEvent> for BrokerHandler {
                         .close_after_flush(event.client, DisconnectReason::ProtocolError);
                 }
             }
+            EventKind::InputEnded => {
+                self.state
+                    .close_after_flush(event.client, DisconnectReason::ClosedByClient);
+            }
             EventKind::Disconnected => self.disconnected(event),
             EventKind::Publish => {
                 let args = event.args();

@@ -167,14 +167,21 @@ impl Connection {
         }
     }
 
-    /// Reads what the socket has into `buf` (I/O thread).
-    pub(crate) fn read(&self, buf: &mut Vec<u8>) -> io::Result<Read_> {
+    /// Whether the server has shut the socket down.
+    pub(crate) fn is_shut(&self) -> bool {
+        self.io.lock().shut
+    }
+
+    /// Reads what the socket has into `buf` (I/O thread). With `to_the_end`, reads until the
+    /// socket would block or ends, even after a short read: the poll said the peer closed its
+    /// side, and that end must be seen now, as no further readiness event will announce it.
+    pub(crate) fn read(&self, buf: &mut Vec<u8>, to_the_end: bool) -> io::Result<Read_> {
         let mut io = self.io.lock();
         if io.shut {
             return Ok(Read_::Eof(0));
         }
         let result = match &mut io.transport {
-            Transport::Plain(stream) => read_plain(stream, buf),
+            Transport::Plain(stream) => read_plain(stream, buf, to_the_end),
             Transport::Tls(stream, tls) => read_tls(stream, tls, buf),
         };
         // A TLS handshake or alert may have produced bytes to send.
@@ -352,7 +359,7 @@ fn write_tls(
     }
 }
 
-fn read_plain(mut stream: &TcpStream, buf: &mut Vec<u8>) -> io::Result<Read_> {
+fn read_plain(mut stream: &TcpStream, buf: &mut Vec<u8>, to_the_end: bool) -> io::Result<Read_> {
     let mut total = 0;
     loop {
         let len = buf.len();
@@ -366,8 +373,9 @@ fn read_plain(mut stream: &TcpStream, buf: &mut Vec<u8>) -> io::Result<Read_> {
             Ok(n) => {
                 buf.truncate(len + n);
                 total += n;
-                if n < spare {
-                    // A short read: the socket is drained (a further read would block).
+                if n < spare && !to_the_end {
+                    // A short read: the socket is drained (a further read would block). Data
+                    // arriving later, or the peer's end, raises a new readiness event.
                     return Ok(Read_::Data(total));
                 }
             }

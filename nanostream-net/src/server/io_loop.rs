@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
@@ -25,6 +25,8 @@ use crate::resp::{Limits, RequestDecoder};
 pub(crate) const WAKER: Token = Token(0);
 const FIRST_LISTENER: usize = 1;
 const FIRST_CLIENT: u64 = 16;
+/// How often, and after how long without input, idle connections' buffers are given back.
+const IDLE_SWEEP: Duration = Duration::from_secs(2);
 /// How long shutdown waits for the broker to flush and close every client.
 const SHUTDOWN_ACK: Duration = Duration::from_secs(3);
 
@@ -43,6 +45,10 @@ struct Reader {
     ranges: Vec<Range<usize>>,
     /// After QUIT or a protocol error: read and discard until the connection ends.
     input_closed: bool,
+    /// The client closed its side; the broker was told.
+    peer_ended: bool,
+    /// When it last sent something, to give an idle connection's buffers back.
+    last_read: Instant,
     authenticated: bool,
 }
 
@@ -59,6 +65,10 @@ pub(crate) struct IoLoop {
     pub(crate) spin: bool,
     readers: HashMap<u64, Reader>,
     next_id: u64,
+    /// The time at the top of this turn of the loop.
+    now: Instant,
+    /// When idle connections' buffers are next given back.
+    next_sweep: Instant,
 }
 
 impl IoLoop {
@@ -86,6 +96,8 @@ impl IoLoop {
             spin,
             readers: HashMap::new(),
             next_id: FIRST_CLIENT,
+            now: Instant::now(),
+            next_sweep: Instant::now() + IDLE_SWEEP,
         };
         for (i, listener) in this.listeners.iter_mut().enumerate() {
             this.poll.registry().register(
@@ -126,11 +138,15 @@ impl IoLoop {
                             }
                         }
                         let readable = event.is_readable() || event.is_read_closed() || event.is_error();
-                        if readable && !self.read(id) {
+                        if readable && !self.read(id, event.is_read_closed() || event.is_error()) {
                             return self.finish();
                         }
                     }
                 }
+            }
+            self.now = Instant::now();
+            if self.now >= self.next_sweep {
+                self.release_idle_buffers();
             }
             let size = self.producer.buffer_size().max(0) as u64;
             let free = self.producer.remaining_capacity().max(0) as u64;
@@ -201,6 +217,8 @@ impl IoLoop {
                     input: Vec::new(),
                     ranges: Vec::new(),
                     input_closed: false,
+                    peer_ended: false,
+                    last_read: Instant::now(),
                     authenticated,
                 },
             );
@@ -208,34 +226,63 @@ impl IoLoop {
     }
 
     /// Reads and handles what a client sent. Returns false when the broker has stopped.
-    fn read(&mut self, id: u64) -> bool {
+    ///
+    /// When the client closes its side, what it sent before is still answered: the broker is
+    /// told its input ended, writes what it owes and then shuts the socket down, which wakes
+    /// this thread once more to retire the connection.
+    fn read(&mut self, id: u64, read_closed: bool) -> bool {
         let Some(reader) = self.readers.get_mut(&id) else {
             return true;
         };
-        let (ended, failed) = match reader.connection.read(&mut reader.input) {
-            Ok(Read_::Data(n)) => {
-                self.metrics.bytes_in(n as u64);
-                (false, false)
-            }
-            Ok(Read_::Eof(n)) => {
-                self.metrics.bytes_in(n as u64);
-                (true, false)
-            }
-            Err(_) => (true, true),
+        reader.last_read = self.now;
+        let outcome = reader.connection.read(&mut reader.input, read_closed);
+        let (n, peer_ended, failed) = match outcome {
+            Ok(Read_::Data(n)) => (n, false, false),
+            Ok(Read_::Eof(n)) => (n, true, false),
+            Err(_) => (0, true, true),
         };
+        self.metrics.bytes_in(n as u64);
         if failed {
             reader.connection.close(DisconnectReason::IoError);
         }
-        let alive = if reader.input_closed {
+        let mut alive = if reader.input_closed {
             reader.input.clear();
             true
         } else {
             handle_input(reader, &mut self.producer, self.password.as_deref(), &self.limits)
         };
-        if ended {
+        if !peer_ended {
+            return alive;
+        }
+        if failed || reader.connection.is_shut() {
             self.retire(id);
+        } else if !reader.peer_ended {
+            reader.peer_ended = true;
+            reader.input_closed = true;
+            reader.input.clear();
+            alive &= self
+                .producer
+                .publish(|slot, _| {
+                    slot.kind = EventKind::InputEnded;
+                    slot.client = ClientId(id);
+                })
+                .is_ok();
         }
         alive
+    }
+
+    /// Gives back the input buffers of connections idle for a while, so that many idle
+    /// connections cost little memory (as Redis's `clientsCron` shrinks query buffers). A
+    /// busy connection keeps its buffers, so reading allocates nothing in steady state.
+    fn release_idle_buffers(&mut self) {
+        self.next_sweep = self.now + IDLE_SWEEP;
+        for reader in self.readers.values_mut() {
+            let idle = self.now.duration_since(reader.last_read) >= IDLE_SWEEP;
+            if idle && reader.input.is_empty() && reader.input.capacity() > 0 {
+                reader.input = Vec::new();
+                reader.ranges = Vec::new();
+            }
+        }
     }
 
     /// Forgets a connection that ended, and tells the broker.
