@@ -268,13 +268,31 @@ impl Witness {
         }
     }
 
-    /// Publishes the next sequence number and checks its delivery.
+    /// Publishes the next sequence number and checks its delivery (and that the witness's
+    /// subscriber is the channel's only receiver).
     pub fn round(&mut self) {
+        self.round_with(true);
+    }
+
+    /// Like `round`, but other receivers (a stranger's pattern that happens to match) are
+    /// allowed when `only_receiver` is false.
+    pub fn round_with(&mut self, only_receiver: bool) {
         let payload = format!("seq-{}", self.next).into_bytes();
-        self.publisher.expect(
-            &crate::common::command(&[b"PUBLISH", &self.channel, &payload]),
-            b":1\r\n",
-        );
+        let request = crate::common::command(&[b"PUBLISH", &self.channel, &payload]);
+        if only_receiver {
+            self.publisher.expect(&request, b":1\r\n");
+        } else {
+            self.publisher.send(&request);
+            let reply = self.publisher.reply();
+            let receivers = std::str::from_utf8(&reply)
+                .ok()
+                .and_then(|r| r.strip_prefix(':')?.strip_suffix("\r\n")?.parse::<u64>().ok());
+            assert!(
+                matches!(receivers, Some(1..)),
+                "witness PUBLISH got {}",
+                show(&reply)
+            );
+        }
         let expected = message(&self.channel, &payload);
         let got = self
             .subscriber
@@ -378,9 +396,14 @@ pub fn rss_kib(pid: u32) -> u64 {
 pub struct Rng(u64);
 
 impl Rng {
-    /// A generator from `seed` (0 is replaced, xorshift needs a non-zero state).
+    /// A generator from `seed`, scrambled first (splitmix64) so that nearby seeds give unrelated
+    /// streams and 0 does not leave xorshift stuck at 0.
     pub fn new(seed: u64) -> Rng {
-        Rng(if seed == 0 { 0x9E37_79B9_7F4A_7C15 } else { seed })
+        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        Rng(if z == 0 { 1 } else { z })
     }
 
     /// The next 64 random bits.
