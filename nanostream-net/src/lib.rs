@@ -73,5 +73,14 @@
 //! assert_eq!(subs.numsub(b"news"), 0);
 //! ```
 
+mod broker;
+pub mod cli;
+mod commands;
+pub mod ops;
 pub mod pubsub;
 pub mod resp;
+pub mod server;
+
+pub use broker::BrokerWait;
+pub use pubsub::{Backpressure, NetworkHandler, SourceStats, Subscription};
+pub use server::{Server, ServerConfig, ServerError};

@@ -1,0 +1,8 @@
+//! The broker's command line: the flags of `nanostream-broker`, and running a broker from
+//! them until SIGTERM or Ctrl-C. The binary and `examples/broker.rs` share this code.
+
+mod args;
+mod run;
+
+pub use args::{BrokerArgs, ProtectedMode};
+pub use run::{run, run_until, RunError};

@@ -1,0 +1,130 @@
+//! Running a broker from its flags until it is told to stop.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use signal_hook::consts::{SIGINT, SIGTERM};
+use thiserror::Error;
+
+use super::{BrokerArgs, ProtectedMode};
+use crate::ops::{Metrics, OpsServer};
+use crate::resp::Limits;
+use crate::server::{Profile, Server, ServerConfig, ServerError, TlsSettings};
+
+/// Why the broker could not run. `Display` is the one line it prints before exiting 1.
+#[derive(Debug, Error)]
+pub enum RunError {
+    /// Listening on a non-loopback address without a password.
+    #[error(
+        "refusing to listen on {0} without a password (protected mode): set --requirepass, \
+         bind to a loopback address, or pass --protected-mode no"
+    )]
+    Protected(std::net::IpAddr),
+    /// A flag's value is out of range.
+    #[error("{0}")]
+    Invalid(String),
+    /// The server could not start.
+    #[error(transparent)]
+    Server(#[from] ServerError),
+    /// The operations endpoint could not start.
+    #[error("cannot serve /health and /metrics on {addr}: {source}")]
+    Ops {
+        /// Its address.
+        addr: SocketAddr,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// Signal handlers could not be installed.
+    #[error("cannot install signal handlers: {0}")]
+    Signals(std::io::Error),
+}
+
+/// Turns the flags into a server configuration, refusing what protected mode forbids.
+pub fn config(args: &BrokerArgs) -> Result<ServerConfig, RunError> {
+    if args.protected_mode == ProtectedMode::Yes && !args.bind.is_loopback() && args.requirepass.is_none() {
+        return Err(RunError::Protected(args.bind));
+    }
+    let limits = Limits::builder()
+        .max_bulk_len(args.max_payload)
+        .build()
+        .map_err(|e| RunError::Invalid(format!("--max-payload: {e}")))?;
+    let tls = match (args.tls_port, &args.tls_cert, &args.tls_key) {
+        (Some(port), Some(cert), Some(key)) => Some(TlsSettings {
+            addr: SocketAddr::new(args.bind, port),
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ => None,
+    };
+    Ok(ServerConfig {
+        bind: (args.port != 0).then(|| SocketAddr::new(args.bind, args.port)),
+        tls,
+        password: args.requirepass.clone(),
+        max_clients: args.max_clients,
+        limits,
+        output_limit: args.client_output_limit,
+        ring_size: args.ring_size,
+        profile: if args.low_latency {
+            Profile::LowLatency
+        } else {
+            Profile::Shared
+        },
+    })
+}
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Runs the broker until SIGTERM or Ctrl-C, then stops it gracefully.
+pub fn run(args: BrokerArgs) -> Result<(), RunError> {
+    init_logging(&args.log_level);
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [SIGTERM, SIGINT] {
+        signal_hook::flag::register(signal, stop.clone()).map_err(RunError::Signals)?;
+    }
+    run_until(args, stop)
+}
+
+/// Runs the broker until `stop` is set (the binary sets it from SIGTERM and Ctrl-C).
+pub fn run_until(args: BrokerArgs, stop: Arc<AtomicBool>) -> Result<(), RunError> {
+    let config = config(&args)?;
+    let metrics = Arc::new(Metrics::new());
+    let ready = Arc::new(AtomicBool::new(false));
+    let ops = match args.http_port {
+        Some(port) => {
+            let addr = SocketAddr::new(args.bind, port);
+            let ops = OpsServer::start(addr, metrics.clone(), ready.clone())
+                .map_err(|source| RunError::Ops { addr, source })?;
+            tracing::info!("operations endpoint on http://{}", ops.local_addr());
+            Some(ops)
+        }
+        None => None,
+    };
+    let server = Server::start_with_metrics(config, metrics)?;
+    if let Some(addr) = server.local_addr() {
+        tracing::info!("listening on {addr}");
+    }
+    if let Some(addr) = server.tls_addr() {
+        tracing::info!("listening for TLS on {addr}");
+    }
+    ready.store(true, Ordering::Release);
+    while !stop.load(Ordering::Acquire) {
+        std::thread::park_timeout(std::time::Duration::from_millis(50));
+    }
+    tracing::info!("stopping: delivering what was accepted, then closing clients");
+    ready.store(false, Ordering::Release);
+    server.shutdown();
+    if let Some(ops) = ops {
+        ops.shutdown();
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
