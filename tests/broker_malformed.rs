@@ -336,3 +336,50 @@ fn disconnect_mid_frame_on_redis() {
 fn disconnect_mid_frame_on_broker() {
     disconnect_mid_frame(Target::Broker);
 }
+
+/// Requests followed by a half-close, as `printf 'PING\r\n' | nc -N host port` sends them:
+/// every complete request is answered, then the server closes its side too. Each script runs
+/// many times, because whether the end of the stream arrives with the requests or after them
+/// is up to the network stack.
+fn half_close_after_requests(target: Target) {
+    const REPEATS: usize = 20;
+    let server = Server::start_default(target);
+    let mut witness = Witness::new(&server, "well-behaved");
+    witness.round();
+    let scripts: Vec<(Vec<u8>, Vec<u8>)> = vec![
+        (b"PING\r\n".to_vec(), PONG.to_vec()),
+        (
+            [PING, &command(&[b"ECHO", b"hi"])].concat(),
+            b"+PONG\r\n$2\r\nhi\r\n".to_vec(),
+        ),
+        (command(&[b"SUBSCRIBE", b"gone"]), subscribed(b"gone", 1)),
+        (b"PING\r\n".repeat(200), PONG.repeat(200)),
+        ([PING, b"*2\r\n$4\r\nECHO\r\n$5\r\nab"].concat(), PONG.to_vec()),
+    ];
+    for repeat in 0..REPEATS {
+        for (request, expected) in &scripts {
+            let mut conn = Conn::open(&server);
+            conn.send(request);
+            conn.stream.shutdown(Shutdown::Write).unwrap();
+            let (got, ending) = conn.read_to_close();
+            assert!(
+                got == *expected && ending != Ending::TimedOut,
+                "{target:?}, repeat {repeat}: {} then half-close: expected {} then close, got {} then {ending:?}",
+                show(request),
+                show(expected),
+                show(&got)
+            );
+        }
+        witness.round();
+    }
+}
+
+#[test]
+fn half_close_after_requests_on_redis() {
+    half_close_after_requests(Target::Redis);
+}
+
+#[test]
+fn half_close_after_requests_on_broker() {
+    half_close_after_requests(Target::Broker);
+}
