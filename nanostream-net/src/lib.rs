@@ -1,13 +1,65 @@
 //! # nanostream-net
 //!
 //! The network layer of NanoStream: a broker that speaks RESP2, the Redis protocol, so that
-//! redis-cli, redis-py and every Redis client work against it. This crate holds its
-//! foundation:
+//! redis-cli, redis-py, the `redis` crate and every other Redis client publish and subscribe
+//! through it unchanged; and the two bridges between a NanoStream pipeline and that broker.
 //!
-//! - [`resp`]: incremental request parsing with Redis's limits and error texts, a cursor over
-//!   command arguments, and reply encoding, pub/sub frames included.
-//! - [`pubsub`]: who receives a published message: every client's channel and pattern
-//!   subscriptions with the counts Redis replies, and glob matching exactly as Redis does it.
+//! A pipeline whose last stage publishes every event to the remote subscribers of a channel
+//! (here a client subscribes, then reads what the pipeline published):
+//!
+//! ```
+//! use std::io::{BufRead, BufReader, Write};
+//! use nanostream::{build_single_producer, BlockingWaitStrategy, Producer};
+//! use nanostream_net::{Server, ServerConfig};
+//!
+//! let server = Server::start(ServerConfig::loopback())?; // 127.0.0.1, a free port
+//!
+//! // A remote subscriber, as `redis-cli SUBSCRIBE ticks` would be.
+//! let client = std::net::TcpStream::connect(server.local_addr().unwrap())?;
+//! (&client).write_all(b"SUBSCRIBE ticks\r\n")?;
+//! let mut lines = BufReader::new(&client).lines();
+//! assert_eq!(lines.nth(5).unwrap()?, ":1"); // the subscription is confirmed
+//!
+//! // The pipeline: its last stage is the network handler.
+//! let ticks = server.network_handler("ticks", |price: &u64, out: &mut Vec<u8>| {
+//!     out.extend_from_slice(price.to_string().as_bytes())
+//! });
+//! let mut producer = build_single_producer(1024, || 0u64, BlockingWaitStrategy::new())
+//!     .handle_events_with(ticks)
+//!     .build()?;
+//! producer.publish(|price, _| *price = 101)?;
+//!
+//! // *3, $7, message, $5, ticks, $3, 101
+//! assert_eq!(lines.nth(6).unwrap()?, "101");
+//! producer.shutdown()?;
+//! server.shutdown();
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The other way round, [`Server::add_source`] feeds remote `PUBLISH`es to a channel or
+//! pattern into a ring of yours, with the back-pressure you choose ([`Backpressure`]).
+//!
+//! # The modules, in the order data walks through them
+//!
+//! socket → decode → ring → broker → output buffer → socket:
+//!
+//! - [`server`]: listeners, connections, the I/O thread, limits and TLS; its docs describe
+//!   the threads, what each owns, and why.
+//! - [`resp`]: request parsing with Redis's limits and error texts, argument cursors, and
+//!   reply encoding.
+//! - [`pubsub`]: who receives a published message (channels, Redis glob patterns), the
+//!   [`NetworkHandler`] and the network source.
+//! - [`ops`]: the counters behind `INFO` and `/metrics`, and the `/health` and `/metrics`
+//!   HTTP endpoint.
+//! - [`cli`]: the `nanostream-broker` binary's flags and main loop.
+//!
+//! The broker runs every command on one thread, in order: `PING`, `ECHO`, `QUIT`, `AUTH`,
+//! `HELLO 2`, `CLIENT SETNAME | GETNAME | SETINFO | ID | LIST | INFO`, `SELECT 0`,
+//! `CONFIG GET`, `COMMAND [COUNT | DOCS | INFO | LIST]`, `INFO`, `PUBLISH`, `SUBSCRIBE`,
+//! `UNSUBSCRIBE`, `PSUBSCRIBE`, `PUNSUBSCRIBE` and `PUBSUB CHANNELS | NUMSUB | NUMPAT`, with
+//! redis-server 7.0's replies. `HELLO 3` (RESP3) is answered `-NOPROTO`.
+//!
+//! The lower layers are usable on their own: parsing a request and encoding a reply,
 //!
 //! ```
 //! use nanostream_net::resp::{encode, parse_request, Args, Limits};
@@ -35,42 +87,21 @@
 //! # Ok::<(), nanostream_net::resp::CommandError>(())
 //! ```
 //!
-//! The [`pubsub`] registry decides who receives a message; [`resp::encode`] writes the frames:
+//! and deciding who receives a message with the [`pubsub::Registry`]:
 //!
 //! ```
-//! use std::collections::HashMap;
-//!
 //! use nanostream_net::pubsub::{ClientId, Registry};
-//! use nanostream_net::resp::encode;
 //!
 //! let mut subs = Registry::new();
-//! let mut out: HashMap<ClientId, Vec<u8>> = HashMap::new(); // each client's write buffer
 //! let (alice, bob) = (ClientId(7), ClientId(8));
-//!
-//! let count = subs.subscribe(alice, b"news");
-//! encode::subscribe(out.entry(alice).or_default(), b"news", count);
-//! let count = subs.psubscribe(bob, b"ne*");
-//! encode::psubscribe(out.entry(bob).or_default(), b"ne*", count);
-//!
-//! // PUBLISH news hello: a `message` to each subscriber of the channel, a `pmessage` to each
-//! // subscriber of each matching pattern, and the number of frames as the reply.
+//! assert_eq!(subs.subscribe(alice, b"news"), 1);
+//! assert_eq!(subs.psubscribe(bob, b"ne*"), 1);
+//! // PUBLISH news hello reaches alice by the channel and bob by the pattern.
 //! let receivers = subs.receivers(b"news");
-//! let mut sent = 0;
-//! for client in receivers.subscribers() {
-//!     encode::message(out.entry(*client).or_default(), b"news", b"hello");
-//!     sent += 1;
-//! }
-//! for (pattern, clients) in receivers {
-//!     for client in clients {
-//!         encode::pmessage(out.entry(*client).or_default(), pattern, b"news", b"hello");
-//!         sent += 1;
-//!     }
-//! }
-//! assert_eq!(sent, subs.publish_count(b"news"));
-//! assert!(out[&bob].ends_with(b"$8\r\npmessage\r\n$3\r\nne*\r\n$4\r\nnews\r\n$5\r\nhello\r\n"));
-//!
-//! subs.remove_client(alice); // disconnected
-//! assert_eq!(subs.numsub(b"news"), 0);
+//! assert_eq!(receivers.subscribers(), [alice]);
+//! let by_pattern: Vec<_> = receivers.collect();
+//! assert_eq!(by_pattern, [(&b"ne*"[..], &[bob][..])]);
+//! assert_eq!(subs.publish_count(b"news"), 2);
 //! ```
 
 mod broker;

@@ -1,6 +1,7 @@
 //! Properties of the parser over random inputs: round trips through any split, and no panic,
 //! no over-consumption and no dependence on how the bytes arrived for arbitrary bytes.
 
+use nanostream_net::resp::decode::Decoded;
 use nanostream_net::resp::inline::split_args;
 use nanostream_net::resp::{parse_request, Limits, ProtocolError, RequestDecoder};
 use proptest::prelude::*;
@@ -59,6 +60,38 @@ fn decode_chunked(input: &[u8], cuts: &[usize], limits: &Limits) -> (Requests, R
                 Ok(Some((req, used))) => {
                     assert!(used > 0 && used <= buf.len());
                     out.push(req.args().iter().map(|a| a.to_vec()).collect());
+                    buf.drain(..used);
+                }
+                Ok(None) => break,
+                Err(e) => return (out, Err(e)),
+            }
+        }
+    }
+    (out, Ok(buf.len()))
+}
+
+/// [`decode_chunked`] through [`RequestDecoder::decode_ranges`], the allocation-free path the
+/// server reads with.
+fn ranges_chunked(input: &[u8], cuts: &[usize], limits: &Limits) -> (Requests, Result<usize, ProtocolError>) {
+    let mut bounds: Vec<usize> = cuts.iter().map(|&c| c % (input.len() + 1)).collect();
+    bounds.push(input.len());
+    bounds.sort_unstable();
+    let mut decoder = RequestDecoder::new(*limits);
+    let mut ranges = Vec::new();
+    let mut out = Vec::new();
+    let mut buf = Vec::new();
+    let mut fed = 0;
+    for end in bounds {
+        buf.extend_from_slice(&input[fed..end]);
+        fed = end;
+        loop {
+            match decoder.decode_ranges(&buf, &mut ranges) {
+                Ok(Some((decoded, used))) => {
+                    assert!(used > 0 && used <= buf.len());
+                    out.push(match decoded {
+                        Decoded::Ranges => ranges.iter().map(|r| buf[r.clone()].to_vec()).collect(),
+                        Decoded::Inline(req) => req.args().iter().map(|a| a.to_vec()).collect(),
+                    });
                     buf.drain(..used);
                 }
                 Ok(None) => break,
@@ -185,6 +218,8 @@ fn check_robust(input: &[u8], limits: &Limits) -> Result<(), TestCaseError> {
     // The resuming decoder agrees with starting over, for any feeding.
     let every: Vec<usize> = (0..input.len()).collect();
     prop_assert_eq!(&decode_chunked(input, &every, limits), &bytewise);
+    prop_assert_eq!(&ranges_chunked(input, &every, limits), &bytewise);
+    prop_assert_eq!(&ranges_chunked(input, &[], limits), &whole);
     prop_assert_eq!(
         &decode_chunked(input, &[input.len() / 3, input.len() / 2], limits),
         &parse_chunked(input, &[input.len() / 3, input.len() / 2], limits)
@@ -235,6 +270,9 @@ proptest! {
         prop_assert_eq!(rest, Ok(0));
         prop_assert_eq!(&got, &reqs);
         let (got, rest) = decode_chunked(&input, &cuts, &Limits::default());
+        prop_assert_eq!(rest, Ok(0));
+        prop_assert_eq!(&got, &reqs);
+        let (got, rest) = ranges_chunked(&input, &cuts, &Limits::default());
         prop_assert_eq!(rest, Ok(0));
         prop_assert_eq!(got, reqs);
     }

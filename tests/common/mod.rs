@@ -111,7 +111,9 @@ impl Server {
     }
 
     fn start(target: Target, port: u16, mut command: Command) -> Server {
-        let child = command.spawn().unwrap_or_else(|e| panic!("start {target:?}: {e}"));
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {target:?}: {e}"));
         let mut server = Server {
             target,
             port,
@@ -138,7 +140,11 @@ impl Server {
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
                 panic!("{:?} exited before listening: {status}", self.target);
             }
-            assert!(Instant::now() < deadline, "{:?} did not listen within {START_DEADLINE:?}", self.target);
+            assert!(
+                Instant::now() < deadline,
+                "{:?} did not listen within {START_DEADLINE:?}",
+                self.target
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -226,7 +232,10 @@ pub fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
     match stream.read_to_end(&mut out) {
         Ok(_) => out,
         Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => out,
-        Err(e) => panic!("expected the server to close the connection: {e} (read so far: {:?})", String::from_utf8_lossy(&out)),
+        Err(e) => panic!(
+            "expected the server to close the connection: {e} (read so far: {:?})",
+            String::from_utf8_lossy(&out)
+        ),
     }
 }
 

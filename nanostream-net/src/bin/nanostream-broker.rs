@@ -10,18 +10,6 @@
 //! Ctrl-C stop it gracefully: it stops accepting, delivers what it accepted, closes its
 //! clients and exits 0.
 
-use std::process::ExitCode;
-
-use clap::Parser;
-use nanostream_net::cli::BrokerArgs;
-
-fn main() -> ExitCode {
-    let args = BrokerArgs::parse();
-    match nanostream_net::cli::run(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("nanostream-broker: {e}");
-            ExitCode::FAILURE
-        }
-    }
+fn main() -> std::process::ExitCode {
+    nanostream_net::cli::main()
 }

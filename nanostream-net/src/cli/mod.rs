@@ -5,4 +5,4 @@ mod args;
 mod run;
 
 pub use args::{BrokerArgs, ProtectedMode};
-pub use run::{run, run_until, RunError};
+pub use run::{config, main, run, run_until, RunError};

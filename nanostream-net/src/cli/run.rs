@@ -128,3 +128,17 @@ pub fn run_until(args: BrokerArgs, stop: Arc<AtomicBool>) -> Result<(), RunError
     tracing::info!("stopped");
     Ok(())
 }
+
+/// The whole of `nanostream-broker`'s `main`: parses the flags (and their environment
+/// variables), runs until SIGTERM or Ctrl-C, and turns a failure into one line on stderr and
+/// exit code 1. `examples/broker.rs` calls it too.
+pub fn main() -> std::process::ExitCode {
+    use clap::Parser;
+    match run(BrokerArgs::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("nanostream-broker: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -37,6 +37,7 @@
 //! [`RequestDecoder`] resumes where the last call stopped, which is what a connection wants.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use super::error::ProtocolError;
 use super::frame::{Request, RequestKind};
@@ -68,6 +69,15 @@ pub fn parse_request<'a>(
     limits: &Limits,
 ) -> Result<Option<(Request<'a>, usize)>, ProtocolError> {
     decode(buf, limits, &mut Progress::Fresh)
+}
+
+/// A request decoded by [`RequestDecoder::decode_ranges`].
+#[derive(Debug)]
+pub enum Decoded<'a> {
+    /// A multibulk request, its arguments in the ranges given.
+    Ranges,
+    /// An inline request.
+    Inline(Request<'a>),
 }
 
 /// How far the bytes of an incomplete request have been checked.
@@ -164,6 +174,52 @@ impl RequestDecoder {
         result
     }
 
+    /// Parses the request at the front of `buf` without allocating for a multibulk request:
+    /// its arguments are written into `args` (cleared first) as ranges of `buf`, reusing the
+    /// vector's capacity. An inline request, whose arguments may be unescaped copies, comes
+    /// back as a [`Request`]. Returns what was decoded and how many bytes it took.
+    ///
+    /// ```
+    /// use nanostream_net::resp::{decode::Decoded, Limits, RequestDecoder};
+    ///
+    /// let mut decoder = RequestDecoder::new(Limits::default());
+    /// let mut args = Vec::new();
+    /// let buf = b"*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\nPING\r\n";
+    /// let (decoded, used) = decoder.decode_ranges(buf, &mut args)?.unwrap();
+    /// assert!(matches!(decoded, Decoded::Ranges));
+    /// assert_eq!(&buf[args[1].clone()], b"hi");
+    /// let (decoded, _) = decoder.decode_ranges(&buf[used..], &mut args)?.unwrap();
+    /// let Decoded::Inline(request) = decoded else { panic!("inline") };
+    /// assert_eq!(request.args(), [&b"PING"[..]]);
+    /// # Ok::<(), nanostream_net::resp::ProtocolError>(())
+    /// ```
+    pub fn decode_ranges<'a>(
+        &mut self,
+        buf: &'a [u8],
+        args: &mut Vec<Range<usize>>,
+    ) -> Result<Option<(Decoded<'a>, usize)>, ProtocolError> {
+        let result = match buf.first() {
+            None => Ok(None),
+            Some(b'*') => {
+                args.clear();
+                walk_multibulk(buf, &self.limits, &mut self.progress, |_, body, len| {
+                    args.push(body..body + len)
+                })
+                .map(|end| end.map(|end| (Decoded::Ranges, end)))
+            }
+            Some(_) => parse_inline(buf, &self.limits, &mut self.progress)
+                .map(|r| r.map(|(request, end)| (Decoded::Inline(request), end))),
+        };
+        let result = match result {
+            Ok(None) if buf.len() > self.limits.max_query_buffer() => Err(ProtocolError::QueryBufferLimit),
+            other => other,
+        };
+        if !matches!(result, Ok(None)) {
+            self.progress = Progress::Fresh;
+        }
+        result
+    }
+
     /// Forgets any progress, for a buffer that was cleared.
     pub fn reset(&mut self) {
         self.progress = Progress::Fresh;
@@ -214,6 +270,25 @@ fn parse_multibulk<'a>(
     limits: &Limits,
     progress: &mut Progress,
 ) -> Result<Option<(Request<'a>, usize)>, ProtocolError> {
+    let mut args = Vec::new();
+    let end = walk_multibulk(buf, limits, progress, |count, body, len| {
+        if args.is_empty() {
+            args.reserve_exact(count);
+        }
+        args.push(Cow::Borrowed(&buf[body..body + len]))
+    })?;
+    Ok(end.map(|end| (Request::new(RequestKind::Multibulk, args), end)))
+}
+
+/// Checks the multibulk request at the front of `buf`. Once it is complete, calls `each`
+/// with the argument count and each argument's start and length, and returns where the
+/// request ends.
+fn walk_multibulk(
+    buf: &[u8],
+    limits: &Limits,
+    progress: &mut Progress,
+    mut each: impl FnMut(usize, usize, usize),
+) -> Result<Option<usize>, ProtocolError> {
     let (count, start, done, pos) = match *progress {
         Progress::Multibulk {
             count,
@@ -226,9 +301,7 @@ fn parse_multibulk<'a>(
                 return Ok(None);
             };
             let count = match string2ll(&buf[1..cr]) {
-                Some(n) if n <= 0 => {
-                    return Ok(Some((Request::new(RequestKind::Multibulk, Vec::new()), start)));
-                }
+                Some(n) if n <= 0 => return Ok(Some(start)),
                 Some(n) if n as u64 <= limits.max_multibulk_len() as u64 => n as usize,
                 _ => return Err(ProtocolError::InvalidMultibulkLength),
             };
@@ -240,7 +313,7 @@ fn parse_multibulk<'a>(
     };
     // First walk, from where the last call stopped: validate and find the end, allocating
     // nothing.
-    match walk_bulks(buf, pos, count - done, limits, |_| {})? {
+    match walk_bulks(buf, pos, count - done, limits, |_, _| {})? {
         Walk::Partial { pos, done: more } => {
             *progress = Progress::Multibulk {
                 count,
@@ -253,9 +326,8 @@ fn parse_multibulk<'a>(
         Walk::Done(_) => {}
     }
     // Second walk: the request is complete, so its argument count is real.
-    let mut args = Vec::with_capacity(count);
-    match walk_bulks(buf, start, count, limits, |arg| args.push(Cow::Borrowed(arg)))? {
-        Walk::Done(end) => Ok(Some((Request::new(RequestKind::Multibulk, args), end))),
+    match walk_bulks(buf, start, count, limits, |body, len| each(count, body, len))? {
+        Walk::Done(end) => Ok(Some(end)),
         // Only if the caller changed the buffer's front between calls.
         Walk::Partial { .. } => Ok(None),
     }
@@ -270,12 +342,12 @@ enum Walk {
 }
 
 /// Walks `count` bulk strings from `pos`, handing each to `each`.
-fn walk_bulks<'a>(
-    buf: &'a [u8],
+fn walk_bulks(
+    buf: &[u8],
     mut pos: usize,
     count: usize,
     limits: &Limits,
-    mut each: impl FnMut(&'a [u8]),
+    mut each: impl FnMut(usize, usize),
 ) -> Result<Walk, ProtocolError> {
     for done in 0..count {
         let Some((cr, body)) = header_line(buf, pos, limits, ProtocolError::TooBigBulkCount)? else {
@@ -295,7 +367,7 @@ fn walk_bulks<'a>(
         if buf.len() - body < len + 2 {
             return Ok(Walk::Partial { pos, done });
         }
-        each(&buf[body..body + len]);
+        each(body, len);
         pos = body + len + 2;
     }
     Ok(Walk::Done(pos))

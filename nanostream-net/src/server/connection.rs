@@ -350,9 +350,8 @@ fn write_tls(
 fn read_plain(mut stream: &TcpStream, buf: &mut Vec<u8>) -> io::Result<Read_> {
     let mut total = 0;
     loop {
-        buf.reserve(READ_CHUNK);
         let len = buf.len();
-        let spare = buf.capacity() - len;
+        let spare = READ_CHUNK;
         buf.resize(len + spare, 0);
         match stream.read(&mut buf[len..]) {
             Ok(0) => {

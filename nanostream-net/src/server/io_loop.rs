@@ -1,8 +1,10 @@
 //! The I/O thread: accepts connections, reads and decodes requests, publishes them into the
 //! broker's ring, and writes pending output when a socket turns writable again.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{self, Write};
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +18,7 @@ use crate::broker::{max_clients_reply, Ack, BrokerEvent, BrokerWait, EventKind};
 use crate::commands::{early, Early};
 use crate::ops::{DisconnectReason, Metrics};
 use crate::pubsub::ClientId;
+use crate::resp::decode::Decoded;
 use crate::resp::{Limits, RequestDecoder};
 
 /// The waker's token; listeners take the tokens after it, clients start at [`FIRST_CLIENT`].
@@ -36,6 +39,8 @@ struct Reader {
     connection: Arc<Connection>,
     decoder: RequestDecoder,
     input: Vec<u8>,
+    /// The argument ranges of the request being decoded, kept for their capacity.
+    ranges: Vec<Range<usize>>,
     /// After QUIT or a protocol error: read and discard until the connection ends.
     input_closed: bool,
     authenticated: bool,
@@ -194,6 +199,7 @@ impl IoLoop {
                     connection,
                     decoder: RequestDecoder::new(limits),
                     input: Vec::new(),
+                    ranges: Vec::new(),
                     input_closed: false,
                     authenticated,
                 },
@@ -279,9 +285,31 @@ fn handle_input(
             reader.authenticated = true;
             reader.decoder.set_limits(*limits);
         }
-        let decoded = reader.decoder.decode(&reader.input[consumed..]);
-        match decoded {
-            Ok(Some((request, used))) => {
+        let input = &reader.input[consumed..];
+        let decoded = reader.decoder.decode_ranges(input, &mut reader.ranges);
+        let (early, published) = match decoded {
+            Ok(Some((Decoded::Ranges, used))) => {
+                consumed += used;
+                let ranges = &reader.ranges;
+                let Some(first) = ranges.first() else { continue };
+                let early = if may_act_early(&input[first.clone()]) {
+                    let args: Vec<Cow<'_, [u8]>> =
+                        ranges.iter().map(|r| Cow::Borrowed(&input[r.clone()])).collect();
+                    early(&args, password)
+                } else {
+                    Early::None
+                };
+                if early == Early::Authenticates {
+                    reader.connection.set_authenticated();
+                }
+                let published = producer.publish(|slot, _| {
+                    slot.kind = EventKind::Command;
+                    slot.client = id;
+                    slot.set_args(ranges.iter().map(|r| &input[r.clone()]));
+                });
+                (early, published)
+            }
+            Ok(Some((Decoded::Inline(request), used))) => {
                 consumed += used;
                 if request.is_empty() {
                     continue;
@@ -295,13 +323,7 @@ fn handle_input(
                     slot.client = id;
                     slot.set_args(request.args().iter().map(|a| &**a));
                 });
-                if published.is_err() {
-                    return false;
-                }
-                if early == Early::Quit {
-                    reader.input_closed = true;
-                    break;
-                }
+                (early, published)
             }
             Ok(None) => break,
             Err(error) => {
@@ -316,8 +338,22 @@ fn handle_input(
                 reader.input.clear();
                 return published.is_ok();
             }
+        };
+        if published.is_err() {
+            return false;
+        }
+        if early == Early::Quit {
+            reader.input_closed = true;
+            break;
         }
     }
     reader.input.drain(..consumed);
     true
+}
+
+/// Whether a command is one the I/O thread must look at before the broker runs it.
+fn may_act_early(name: &[u8]) -> bool {
+    [&b"quit"[..], b"auth", b"hello"]
+        .iter()
+        .any(|n| name.eq_ignore_ascii_case(n))
 }
