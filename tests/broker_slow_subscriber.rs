@@ -51,6 +51,28 @@ fn client_list(admin: &mut Conn) -> String {
     String::from_utf8_lossy(&admin.reply()).into_owned()
 }
 
+/// `connected_clients` from `INFO clients`.
+fn connected_clients(admin: &mut Conn) -> u64 {
+    admin.send(&command(&[b"INFO", b"clients"]));
+    let info = String::from_utf8_lossy(&admin.reply()).into_owned();
+    let line = info.lines().find_map(|l| l.strip_prefix("connected_clients:"));
+    line.and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no connected_clients in INFO clients: {info:?}"))
+}
+
+/// Waits until INFO counts exactly the `expected` clients this test holds open (the server's
+/// readiness probe may still be counted for a moment after it started).
+fn assert_connected_clients(target: Target, admin: &mut Conn, expected: u64, when: &str) {
+    let mut last = 0;
+    assert!(
+        wait_for(DEADLINE, || {
+            last = connected_clients(admin);
+            last == expected
+        }),
+        "{target:?} {when}: INFO clients says connected_clients:{last}, the test holds {expected} open"
+    );
+}
+
 /// Publishes `count` flood messages to `slow` in pipelined batches, checking every reply; a
 /// sequenced message to `fast` goes before every `SEQ_EVERY`th one when `seq` is given.
 /// `at_checkpoint` runs once `CHECKPOINT` flood messages have been answered. Returns the index
@@ -116,9 +138,10 @@ fn flood(
 }
 
 /// Waits until the stalled subscriber is gone from the server (not counted on its channel,
-/// not in CLIENT LIST), then reads what the kernel still held for it: whole or cut-off
-/// `message` frames of `slow`, then the end of the connection.
-fn assert_disconnected(target: Target, admin: &mut Conn, mut slow: Conn, addr: &str) {
+/// not in CLIENT LIST, not in INFO's `connected_clients`, which must come down to the
+/// `others` clients still open), then reads what the kernel still held for it: whole or
+/// cut-off `message` frames of `slow`, then the end of the connection.
+fn assert_disconnected(target: Target, admin: &mut Conn, mut slow: Conn, addr: &str, others: u64) {
     assert!(
         wait_for(DEADLINE, || numsub(admin, b"slow") == 0),
         "{target:?} still counts the stalled subscriber on its channel"
@@ -128,6 +151,7 @@ fn assert_disconnected(target: Target, admin: &mut Conn, mut slow: Conn, addr: &
         "{target:?} still lists the stalled subscriber: {}",
         client_list(admin)
     );
+    assert_connected_clients(target, admin, others, "after the stalled subscriber was dropped");
     let (bytes, ending) = slow.read_to_close();
     assert_ne!(
         ending,
@@ -177,9 +201,10 @@ fn flood_past_hard_limit(server: Server) {
             };
             let failed = report.is_err();
             if tx.send(report).is_err() || failed {
-                return;
+                break;
             }
         }
+        fast // kept open, so the count of connected clients is known
     });
     let mut received = 0;
     let mut receive_until = |count: usize, when: &str| {
@@ -198,6 +223,8 @@ fn flood_past_hard_limit(server: Server) {
     };
 
     let mut publisher = Conn::open(&server);
+    // admin, slow, fast, publisher
+    assert_connected_clients(target, &mut admin, 4, "before the flood");
     let mut checkpoint_seen = false;
     let (dropped_at, seq_sent) = flood(target, &mut publisher, FLOOD_CHUNKS, true, |seq_sent| {
         // While the stalled subscriber holds megabytes of unread messages and is still
@@ -214,12 +241,12 @@ fn flood_past_hard_limit(server: Server) {
     assert!(checkpoint_seen);
     assert_eq!(seq_sent, seq_total);
     receive_until(seq_total, "after the flood");
-    reader.join().unwrap();
+    let _fast = reader.join().unwrap();
     assert!(
         dropped_at.is_some(),
         "{target:?} still counted the stalled subscriber after 200 MB were published to it"
     );
-    assert_disconnected(target, &mut admin, slow, &slow_addr);
+    assert_disconnected(target, &mut admin, slow, &slow_addr, 3);
     admin.expect(b"*1\r\n$4\r\nPING\r\n", b"+PONG\r\n");
 }
 
@@ -246,6 +273,8 @@ fn soft_limit(server: Server) {
     let slow = stalled_subscriber(&server);
     let slow_addr = format!("addr={} ", slow.stream.local_addr().unwrap());
     let mut publisher = Conn::open(&server);
+    // admin, the witness's two, slow, publisher
+    assert_connected_clients(target, &mut admin, 5, "before the flood");
     flood(target, &mut publisher, SOFT_FLOOD, false, |_| {});
     witness.round();
     let mut ticks = 0;
@@ -264,7 +293,7 @@ fn soft_limit(server: Server) {
         dropped,
         "{target:?} kept a subscriber above its soft limit for {DEADLINE:?} ({ticks} ticks)"
     );
-    assert_disconnected(target, &mut admin, slow, &slow_addr);
+    assert_disconnected(target, &mut admin, slow, &slow_addr, 4);
     witness.round();
 }
 
