@@ -18,7 +18,7 @@ use common::{command, wait_for, Server, Target};
 use hostile::{abort, frame_len, show, Conn, Ending, Rng, Witness};
 
 /// Connections in all.
-const CONNECTIONS: usize = if cfg!(miri) { 8 } else { 200 };
+const CONNECTIONS: usize = 200;
 /// Connections open at once.
 const PARALLEL: usize = 4;
 /// Bytes a connection sends at most.
