@@ -11,8 +11,9 @@ use crate::payload::STAMP_LEN;
 ///
 /// Subscribers connect and subscribe first (spread over channels `loadgen:0` .. `loadgen:C-1`),
 /// then publishers send PUBLISH round-robin over those channels. Each payload carries its send
-/// time and a per-publisher sequence, so every subscriber measures publish-to-delivery latency
-/// and checks that each publisher's messages arrive complete and in order.
+/// time and a sequence per publisher and channel, so every subscriber measures
+/// publish-to-delivery latency and checks that each publisher's messages arrive complete and in
+/// order.
 ///
 /// Exits non-zero on a connection or protocol error, or if any delivery was lost.
 #[derive(Debug, Clone, Parser)]

@@ -109,7 +109,13 @@ fn run(args: &Args) -> Result<Summary, String> {
         let (published, stop) = (Arc::clone(&published), Arc::clone(&stop_publishing));
         let handle = thread::Builder::new()
             .name(format!("publisher-{id}"))
-            .spawn(move || publisher::run(stream, &plan, &published, &stop))
+            .spawn(move || {
+                let sent = publisher::run(stream, &plan, &published, &stop);
+                if sent.is_err() {
+                    stop.store(true, Ordering::Relaxed); // the other publishers end too
+                }
+                sent
+            })
             .map_err(|e| format!("cannot start a publisher thread: {e}"))?;
         publishers.push(handle);
     }

@@ -113,7 +113,7 @@ impl Summary {
         );
         let _ = writeln!(
             s,
-            "latency    p50 {:.1} us  p99 {:.1} us  p99.9 {:.1} us  max {:.1} us  ({} samples after the warmup)",
+            "latency    p50 {:.1} µs  p99 {:.1} µs  p99.9 {:.1} µs  max {:.1} µs  ({} samples after the warmup)",
             self.micros(0.5),
             self.micros(0.99),
             self.micros(0.999),
