@@ -312,7 +312,7 @@ fn bench() -> Result<(), String> {
     Ok(())
 }
 
-/// What the figures were measured on: commit, rustc, cores, the servers' commands.
+/// What the figures were measured on: commit, rustc, cores, load, the servers' commands.
 fn machine(root: &Path, commands: &[String; 2]) -> String {
     let first_line = |program: &str, args: &[&str]| {
         Command::new(program)
@@ -325,10 +325,14 @@ fn machine(root: &Path, commands: &[String; 2]) -> String {
             .unwrap_or_else(|| "unknown".into())
     };
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    // Other work on the machine widens every range: say how busy it was.
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
     format!(
-        "commit {}, {}, {cores} cores\nredis-server: {} ({})\nbroker: {}\n",
+        "commit {}, {}, {cores} cores, load average {}\nredis-server: {} ({})\nbroker: {}\n",
         first_line("git", &["rev-parse", "--short", "HEAD"]),
         first_line("rustc", &["--version"]),
+        load.join(" "),
         commands[0],
         first_line("redis-server", &["--version"]),
         commands[1],
