@@ -1,0 +1,340 @@
+//! The broker against redis-server, over the wire, in one run.
+//!
+//! ```text
+//! cargo bench --bench broker                            # the full run (about 5 min)
+//! NANOSTREAM_BENCH_QUICK=1 cargo bench --bench broker   # a smoke run (about 1 min)
+//! NANOSTREAM_BENCH_ROUNDS=5 cargo bench --bench broker  # more rounds per scenario
+//! NANOSTREAM_BENCH_BROKER_CMD="redis-server --save '' --appendonly no --port {port}" \
+//!     cargo bench --bench broker                        # another server in the broker's place
+//! ```
+//!
+//! It first builds the release binaries of `nanostream-net` (`cargo build --release -p
+//! nanostream-net --bins`), then starts redis-server (persistence off) and the broker
+//! (`target/release/nanostream-broker --port {port}`, or the shell command in
+//! `NANOSTREAM_BENCH_BROKER_CMD`, `{port}` filled in), each on a free 127.0.0.1 port. Every
+//! scenario runs on both servers in turn, round after round (redis-server, broker, redis-server,
+//! broker, …), so that the drift of a shared machine hits them alike; each cell is the median
+//! [min–max] of the rounds and the ratio is broker ÷ redis-server of the medians. For req/s and
+//! msg/s higher is better; for µs and KiB lower is better.
+//!
+//! Scenarios:
+//! - **PUBLISH** of 100 B from `redis-benchmark` (50 clients, `-P 1` and `-P 64`), with no
+//!   subscriber and with one that reads and discards every message: requests per second.
+//! - **fan-out, flat out**: `nanostream-loadgen`, one publisher (8 PUBLISH in flight) and 1, 10
+//!   or 100 subscribers on one channel: deliveries per second over all subscribers.
+//! - **fan-out, paced**: the same at a fixed 20 000 deliveries per second (so 20 000, 2 000 or
+//!   200 messages per second), well within both servers' capacity, so that latency is the
+//!   servers' and not a queue's: publish-to-delivery p50, p99 and p99.9.
+//! - **idle connections**: a fresh server of each kind, 10 000 connections that each answered
+//!   one PING, and the growth of the server's VmRSS per connection.
+//!
+//! The table is printed as markdown and written to `target/broker.csv`.
+
+#[path = "broker/idle.rs"]
+mod idle;
+#[path = "broker/loadgen.rs"]
+mod loadgen;
+#[path = "broker/redis_benchmark.rs"]
+mod redis_benchmark;
+#[path = "broker/report.rs"]
+mod report;
+#[path = "broker/server.rs"]
+mod server;
+#[path = "broker/sink.rs"]
+mod sink;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use loadgen::Load;
+use report::{Metric, Results, Target, SERVERS};
+use server::Server;
+
+/// How big a run is.
+#[derive(Clone, Copy, Debug)]
+struct Size {
+    rounds: usize,
+    publish_p1: u64,
+    publish_p64: u64,
+    duration: f64,
+    warmup: f64,
+    idle_connections: usize,
+}
+
+const FULL: Size = Size {
+    rounds: 3,
+    publish_p1: 300_000,
+    publish_p64: 3_000_000,
+    duration: 4.0,
+    warmup: 1.0,
+    idle_connections: 10_000,
+};
+
+const QUICK: Size = Size {
+    rounds: 2,
+    publish_p1: 50_000,
+    publish_p64: 500_000,
+    duration: 1.0,
+    warmup: 0.3,
+    idle_connections: 10_000,
+};
+
+/// Deliveries per second of the paced fan-out, over all subscribers.
+const PACED_DELIVERIES: u64 = 20_000;
+/// PUBLISH commands in flight in the flat-out fan-out.
+const FLAT_OUT_PIPELINE: u32 = 8;
+
+/// redis-server as the reference: no persistence, loopback only.
+const REDIS_CMD: &str = "redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no";
+
+/// One measurement, run on each server in turn.
+#[derive(Clone, Copy, Debug)]
+enum Scenario {
+    /// redis-benchmark PUBLISH with this pipeline depth and number of reading subscribers.
+    Publish { pipeline: u32, subscribers: usize },
+    /// loadgen with this many subscribers, flat out.
+    FanOut { subscribers: usize },
+    /// loadgen with this many subscribers at [`PACED_DELIVERIES`] per second.
+    Paced { subscribers: usize },
+    /// Memory per idle connection on a fresh server.
+    Idle,
+}
+
+impl Scenario {
+    fn metrics(self) -> Vec<Metric> {
+        let metric = |name: String, unit, target| Metric { name, unit, target };
+        match self {
+            Scenario::Publish {
+                pipeline,
+                subscribers,
+            } => {
+                let target = match (pipeline, subscribers) {
+                    (1, _) => Some(Target::AtLeast(1.0)),
+                    (_, 1) => Some(Target::AtLeast(1.5)),
+                    _ => None,
+                };
+                let who = if subscribers == 0 {
+                    "no subscriber".to_string()
+                } else {
+                    format!("{subscribers} subscriber")
+                };
+                vec![metric(format!("PUBLISH -P {pipeline}, {who}"), "req/s", target)]
+            }
+            Scenario::FanOut { subscribers } => {
+                let target = (subscribers >= 10).then_some(Target::AtLeast(1.5));
+                vec![metric(
+                    format!("fan-out to {subscribers}, flat out: delivery"),
+                    "msg/s",
+                    target,
+                )]
+            }
+            Scenario::Paced { subscribers } => {
+                let name = |q| format!("fan-out to {subscribers}, {PACED_DELIVERIES} deliveries/s: {q}");
+                vec![
+                    metric(name("p50"), "µs", None),
+                    metric(name("p99"), "µs", Some(Target::AtMost(1.0))),
+                    metric(name("p99.9"), "µs", None),
+                ]
+            }
+            Scenario::Idle => vec![metric("idle connections: memory".into(), "KiB/conn", None)],
+        }
+    }
+
+    fn run(self, size: Size, server: &Server, command: &str, loadgen: &Path) -> Result<Vec<f64>, String> {
+        match self {
+            Scenario::Publish {
+                pipeline,
+                subscribers,
+            } => {
+                let requests = if pipeline == 1 {
+                    size.publish_p1
+                } else {
+                    size.publish_p64
+                };
+                Ok(vec![redis_benchmark::publish(
+                    server.port,
+                    requests,
+                    pipeline,
+                    subscribers,
+                )?])
+            }
+            Scenario::FanOut { subscribers } => {
+                let load = Load {
+                    subscribers,
+                    rate: 0,
+                    pipeline: FLAT_OUT_PIPELINE,
+                    duration: size.duration,
+                    warmup: size.warmup,
+                };
+                let figures = loadgen::run(loadgen, server.port, load)?;
+                Ok(vec![figure(&figures, "delivery_rate")?])
+            }
+            Scenario::Paced { subscribers } => {
+                let load = Load {
+                    subscribers,
+                    rate: PACED_DELIVERIES / subscribers as u64,
+                    pipeline: 1,
+                    duration: size.duration,
+                    warmup: size.warmup,
+                };
+                let figures = loadgen::run(loadgen, server.port, load)?;
+                ["p50_us", "p99_us", "p999_us"]
+                    .iter()
+                    .map(|k| figure(&figures, k))
+                    .collect()
+            }
+            Scenario::Idle => {
+                let fresh = Server::start(server.name, command)?;
+                Ok(vec![idle::kib_per_connection(&fresh, size.idle_connections)?])
+            }
+        }
+    }
+}
+
+fn figure(figures: &std::collections::HashMap<String, f64>, key: &str) -> Result<f64, String> {
+    figures
+        .get(key)
+        .copied()
+        .ok_or_else(|| format!("loadgen reported no {key}"))
+}
+
+fn main() {
+    if let Err(e) = bench() {
+        eprintln!("broker bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn bench() -> Result<(), String> {
+    let quick = std::env::var("NANOSTREAM_BENCH_QUICK").is_ok_and(|v| v == "1");
+    let mut size = if quick { QUICK } else { FULL };
+    if let Ok(rounds) = std::env::var("NANOSTREAM_BENCH_ROUNDS") {
+        size.rounds = rounds
+            .parse()
+            .map_err(|_| format!("NANOSTREAM_BENCH_ROUNDS={rounds} is not a number"))?;
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let target = if target.is_absolute() {
+        target
+    } else {
+        root.join(target)
+    };
+
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    eprintln!("building: cargo build --release -p nanostream-net --bins");
+    let status = Command::new(&cargo)
+        .args(["build", "--release", "-p", "nanostream-net", "--bins"])
+        .current_dir(&root)
+        .status()
+        .map_err(|e| format!("cannot run {cargo}: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "cargo build --release -p nanostream-net --bins failed ({status})"
+        ));
+    }
+    let loadgen = target.join("release/nanostream-loadgen");
+    let broker_cmd = match std::env::var("NANOSTREAM_BENCH_BROKER_CMD") {
+        Ok(cmd) => cmd,
+        Err(_) => {
+            let broker = target.join("release/nanostream-broker");
+            if !broker.exists() {
+                return Err(format!(
+                    "{} does not exist; build it, or set NANOSTREAM_BENCH_BROKER_CMD to another server's \
+                     command with {{port}} for its port",
+                    broker.display()
+                ));
+            }
+            format!("{} --port {{port}}", broker.display())
+        }
+    };
+    match idle::raise_open_files() {
+        Ok(limit) if (limit as usize) < size.idle_connections + 100 => {
+            eprintln!("open-file limit {limit}: the idle-connection scenario will fail")
+        }
+        Ok(_) => {}
+        Err(e) => eprintln!("cannot raise the open-file limit: {e}"),
+    }
+
+    let commands = [REDIS_CMD.to_string(), broker_cmd];
+    println!("{}", machine(&root, &commands));
+    let servers = [
+        Server::start(SERVERS[0], &commands[0])?,
+        Server::start(SERVERS[1], &commands[1])?,
+    ];
+
+    let mut scenarios = Vec::new();
+    for pipeline in [1, 64] {
+        for subscribers in [0, 1] {
+            scenarios.push(Scenario::Publish {
+                pipeline,
+                subscribers,
+            });
+        }
+    }
+    scenarios.extend([1, 10, 100].map(|subscribers| Scenario::FanOut { subscribers }));
+    scenarios.extend([1, 10, 100].map(|subscribers| Scenario::Paced { subscribers }));
+    scenarios.push(Scenario::Idle);
+
+    let started = Instant::now();
+    let mut results = Results::default();
+    for scenario in scenarios {
+        let metrics = scenario.metrics();
+        eprintln!(
+            "[{:5.0} s] {} …",
+            started.elapsed().as_secs_f64(),
+            metrics[0].name
+        );
+        for _ in 0..size.rounds {
+            for (i, server) in servers.iter().enumerate() {
+                match scenario.run(size, server, &commands[i], &loadgen) {
+                    Ok(values) => results.record(&metrics, i, &values),
+                    Err(e) => {
+                        eprintln!("  {}: {e}", SERVERS[i]);
+                        results.fail(&metrics, i, e);
+                    }
+                }
+            }
+        }
+    }
+    drop(servers);
+
+    println!(
+        "median [min–max] of {} rounds, {:.0} s in all\n",
+        size.rounds,
+        started.elapsed().as_secs_f64()
+    );
+    print!("{}", results.markdown());
+    let csv = target.join("broker.csv");
+    std::fs::write(&csv, results.csv()).map_err(|e| format!("cannot write {}: {e}", csv.display()))?;
+    println!("\nwritten to {}", csv.display());
+    Ok(())
+}
+
+/// What the figures were measured on: commit, rustc, cores, load, the servers' commands.
+fn machine(root: &Path, commands: &[String; 2]) -> String {
+    let first_line = |program: &str, args: &[&str]| {
+        Command::new(program)
+            .args(args)
+            .current_dir(root)
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.lines().next().map(str::to_owned))
+            .unwrap_or_else(|| "unknown".into())
+    };
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    // Other work on the machine widens every range: say how busy it was.
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    format!(
+        "commit {}, {}, {cores} cores, load average {}\nredis-server: {} ({})\nbroker: {}\n",
+        first_line("git", &["rev-parse", "--short", "HEAD"]),
+        first_line("rustc", &["--version"]),
+        load.join(" "),
+        commands[0],
+        first_line("redis-server", &["--version"]),
+        commands[1],
+    )
+}
