@@ -18,6 +18,9 @@ use crate::pubsub::ClientId;
 
 /// Bytes read from a socket per call, at most.
 const READ_CHUNK: usize = 16 * 1024;
+/// Bytes read from one socket per turn of the I/O loop, at most, so that one busy client
+/// cannot hold the others up.
+const READ_BUDGET: usize = 256 * 1024;
 /// An empty output buffer above this capacity is given back to the allocator.
 const KEEP_OUTPUT_CAPACITY: usize = 1024 * 1024;
 
@@ -65,6 +68,8 @@ pub(crate) enum Flushed {
 pub(crate) enum Read_ {
     /// Read this many bytes (maybe 0: nothing was there); the socket has no more for now.
     Data(usize),
+    /// Read this many bytes, a turn's worth: the socket may hold more, read it again soon.
+    More(usize),
     /// The peer closed its side (after the bytes appended, if any).
     Eof(usize),
 }
@@ -373,6 +378,9 @@ fn read_plain(mut stream: &TcpStream, buf: &mut Vec<u8>, to_the_end: bool) -> io
             Ok(n) => {
                 buf.truncate(len + n);
                 total += n;
+                if total >= READ_BUDGET {
+                    return Ok(Read_::More(total));
+                }
                 if n < spare && !to_the_end {
                     // A short read: the socket is drained (a further read would block). Data
                     // arriving later, or the peer's end, raises a new readiness event.

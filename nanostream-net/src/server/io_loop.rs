@@ -13,6 +13,7 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use nanostream::{MultiProducer, Producer};
 
+use super::batch::Batch;
 use super::connection::{Connection, Read_, Transport};
 use crate::broker::{max_clients_reply, Ack, BrokerEvent, BrokerWait, EventKind};
 use crate::commands::{early, Early};
@@ -40,11 +41,13 @@ pub(crate) struct Listener {
 struct Reader {
     connection: Arc<Connection>,
     decoder: RequestDecoder,
+    /// The start of a request not yet complete (empty most of the time: a read goes to the
+    /// loop's shared buffer, and only an incomplete tail is kept here).
     input: Vec<u8>,
-    /// The argument ranges of the request being decoded, kept for their capacity.
-    ranges: Vec<Range<usize>>,
     /// After QUIT or a protocol error: read and discard until the connection ends.
     input_closed: bool,
+    /// The poll reported that the client closed its side.
+    peer_closing: bool,
     /// The client closed its side; the broker was told.
     peer_ended: bool,
     /// When it last sent something, to give an idle connection's buffers back.
@@ -65,6 +68,14 @@ pub(crate) struct IoLoop {
     pub(crate) spin: bool,
     readers: HashMap<u64, Reader>,
     next_id: u64,
+    /// Requests decoded in this turn of the loop, published together at its end.
+    batch: Batch,
+    /// Where a connection with no incomplete request reads into.
+    scratch: Vec<u8>,
+    /// Argument ranges of the request being decoded.
+    ranges: Vec<Range<usize>>,
+    /// Connections that had more to read than one turn's budget: read again next turn.
+    again: Vec<u64>,
     /// The time at the top of this turn of the loop.
     now: Instant,
     /// When idle connections' buffers are next given back.
@@ -84,6 +95,7 @@ impl IoLoop {
         stop: Arc<AtomicBool>,
         spin: bool,
     ) -> io::Result<Self> {
+        let producer_chunk = (producer.buffer_size() / 4).max(1);
         let mut this = IoLoop {
             poll,
             listeners,
@@ -96,6 +108,10 @@ impl IoLoop {
             spin,
             readers: HashMap::new(),
             next_id: FIRST_CLIENT,
+            batch: Batch::new(usize::try_from(producer_chunk).unwrap_or(1)),
+            scratch: Vec::new(),
+            ranges: Vec::new(),
+            again: Vec::new(),
             now: Instant::now(),
             next_sweep: Instant::now() + IDLE_SWEEP,
         };
@@ -119,17 +135,28 @@ impl IoLoop {
             Some(Duration::from_millis(250))
         };
         while !self.stop.load(Ordering::Acquire) {
-            if let Err(e) = self.poll.poll(&mut events, timeout) {
+            // Connections left with input to read last turn are read again without sleeping.
+            let wait = if self.again.is_empty() {
+                timeout
+            } else {
+                Some(Duration::ZERO)
+            };
+            if let Err(e) = self.poll.poll(&mut events, wait) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
                 tracing::error!("poll failed: {e}");
                 break;
             }
+            self.now = Instant::now();
+            let mut alive = true;
+            for id in std::mem::take(&mut self.again) {
+                alive &= self.read(id, false);
+            }
             for event in events.iter() {
                 match event.token() {
                     WAKER => {}
-                    Token(t) if t < FIRST_CLIENT as usize => self.accept(t - FIRST_LISTENER),
+                    Token(t) if t < FIRST_CLIENT as usize => alive &= self.accept(t - FIRST_LISTENER),
                     Token(t) => {
                         let id = t as u64;
                         if event.is_writable() {
@@ -137,14 +164,17 @@ impl IoLoop {
                                 r.connection.flush();
                             }
                         }
-                        let readable = event.is_readable() || event.is_read_closed() || event.is_error();
-                        if readable && !self.read(id, event.is_read_closed() || event.is_error()) {
-                            return self.finish();
+                        if event.is_readable() || event.is_read_closed() || event.is_error() {
+                            alive &= self.read(id, event.is_read_closed() || event.is_error());
                         }
                     }
                 }
             }
-            self.now = Instant::now();
+            alive &= self.publish_batch();
+            if !alive {
+                // The broker has stopped (a failure it logged): nothing more can be served.
+                break;
+            }
             if self.now >= self.next_sweep {
                 self.release_idle_buffers();
             }
@@ -155,18 +185,28 @@ impl IoLoop {
         self.finish();
     }
 
-    fn accept(&mut self, index: usize) {
+    /// Publishes the requests decoded so far. Returns false when the broker has stopped.
+    fn publish_batch(&mut self) -> bool {
+        self.batch.is_empty() || self.batch.publish(&mut self.producer).is_ok()
+    }
+
+    /// Accepts every waiting connection. Returns false when the broker has stopped.
+    fn accept(&mut self, index: usize) -> bool {
+        // The broker must see what earlier clients sent before a new client appears.
+        if !self.publish_batch() {
+            return false;
+        }
         let Some(listener) = self.listeners.get(index) else {
-            return;
+            return true;
         };
         loop {
             let (mut stream, peer) = match listener.socket.accept() {
                 Ok(s) => s,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     tracing::warn!("accept failed: {e}");
-                    return;
+                    return true;
                 }
             };
             if self.readers.len() >= self.max_clients {
@@ -202,7 +242,7 @@ impl IoLoop {
                 slot.connection = Some(for_broker);
             });
             if published.is_err() {
-                return;
+                return false;
             }
             self.metrics.client_connected();
             let mut limits = self.limits;
@@ -215,8 +255,8 @@ impl IoLoop {
                     connection,
                     decoder: RequestDecoder::new(limits),
                     input: Vec::new(),
-                    ranges: Vec::new(),
                     input_closed: false,
+                    peer_closing: false,
                     peer_ended: false,
                     last_read: Instant::now(),
                     authenticated,
@@ -231,42 +271,77 @@ impl IoLoop {
     /// told its input ended, writes what it owes and then shuts the socket down, which wakes
     /// this thread once more to retire the connection.
     fn read(&mut self, id: u64, read_closed: bool) -> bool {
-        let Some(reader) = self.readers.get_mut(&id) else {
+        let IoLoop {
+            readers,
+            batch,
+            scratch,
+            ranges,
+            again,
+            producer,
+            metrics,
+            password,
+            limits,
+            now,
+            ..
+        } = self;
+        let Some(reader) = readers.get_mut(&id) else {
             return true;
         };
-        reader.last_read = self.now;
-        let outcome = reader.connection.read(&mut reader.input, read_closed);
+        reader.last_read = *now;
+        // Once the poll said the peer closed its side, every read goes to the end: that
+        // readiness event does not come again.
+        reader.peer_closing |= read_closed;
+        // Most reads start at a request boundary: they go to the shared buffer, and only an
+        // incomplete tail is copied into the connection's own, so an idle connection holds no
+        // input buffer at all.
+        let mut own = std::mem::take(&mut reader.input);
+        let use_scratch = own.is_empty();
+        let buf = if use_scratch {
+            scratch.clear();
+            &mut *scratch
+        } else {
+            &mut own
+        };
+        let outcome = reader.connection.read(buf, reader.peer_closing);
         let (n, peer_ended, failed) = match outcome {
             Ok(Read_::Data(n)) => (n, false, false),
+            Ok(Read_::More(n)) => {
+                again.push(id);
+                (n, false, false)
+            }
             Ok(Read_::Eof(n)) => (n, true, false),
             Err(_) => (0, true, true),
         };
-        self.metrics.bytes_in(n as u64);
+        metrics.bytes_in(n as u64);
         if failed {
             reader.connection.close(DisconnectReason::IoError);
         }
-        let mut alive = if reader.input_closed {
-            reader.input.clear();
-            true
+        if reader.input_closed {
+            own.clear();
         } else {
-            handle_input(reader, &mut self.producer, self.password.as_deref(), &self.limits)
-        };
-        if !peer_ended {
-            return alive;
+            let consumed = decode_requests(reader, buf, ranges, batch, password.as_deref(), limits);
+            if use_scratch {
+                own.extend_from_slice(&scratch[consumed..]);
+            } else {
+                own.drain(..consumed);
+            }
         }
-        if failed || reader.connection.is_shut() {
-            self.retire(id);
-        } else if !reader.peer_ended {
-            reader.peer_ended = true;
-            reader.input_closed = true;
-            reader.input.clear();
-            alive &= self
-                .producer
-                .publish(|slot, _| {
-                    slot.kind = EventKind::InputEnded;
-                    slot.client = ClientId(id);
-                })
-                .is_ok();
+        reader.input = own;
+        let mut alive = true;
+        if peer_ended {
+            if failed || reader.connection.is_shut() {
+                reader.connection.deregister(self.poll.registry());
+                readers.remove(&id);
+                batch.push(EventKind::Disconnected, ClientId(id), []);
+            } else if !reader.peer_ended {
+                reader.peer_ended = true;
+                reader.input_closed = true;
+                reader.input = Vec::new();
+                batch.push(EventKind::InputEnded, ClientId(id), []);
+            }
+        }
+        if batch.is_full() {
+            alive &= batch.publish(producer).is_ok();
         }
         alive
     }
@@ -280,24 +355,13 @@ impl IoLoop {
             let idle = self.now.duration_since(reader.last_read) >= IDLE_SWEEP;
             if idle && reader.input.is_empty() && reader.input.capacity() > 0 {
                 reader.input = Vec::new();
-                reader.ranges = Vec::new();
             }
-        }
-    }
-
-    /// Forgets a connection that ended, and tells the broker.
-    fn retire(&mut self, id: u64) {
-        if let Some(reader) = self.readers.remove(&id) {
-            reader.connection.deregister(self.poll.registry());
-            let _ = self.producer.publish(|slot, _| {
-                slot.kind = EventKind::Disconnected;
-                slot.client = ClientId(id);
-            });
         }
     }
 
     /// Stops accepting, then has the broker deliver what it accepted and close every client.
     fn finish(mut self) {
+        let _ = self.publish_batch();
         for mut listener in self.listeners.drain(..) {
             let _ = self.poll.registry().deregister(&mut listener.socket);
         }
@@ -317,14 +381,17 @@ impl IoLoop {
     }
 }
 
-/// Decodes every complete request in the reader's input and publishes it. Returns false when
-/// the broker has stopped.
-fn handle_input(
+/// Decodes every complete request at the front of `input` into the batch, and returns how
+/// many bytes they took. After QUIT or a protocol error it stops, and the reader's input is
+/// closed.
+fn decode_requests(
     reader: &mut Reader,
-    producer: &mut MultiProducer<BrokerEvent, BrokerWait>,
+    input: &[u8],
+    ranges: &mut Vec<Range<usize>>,
+    batch: &mut Batch,
     password: Option<&str>,
     limits: &Limits,
-) -> bool {
+) -> usize {
     let id = reader.connection.id;
     let mut consumed = 0;
     loop {
@@ -335,29 +402,20 @@ fn handle_input(
                 .decoder
                 .set_limits(limits.with_unauthenticated(!authenticated));
         }
-        let input = &reader.input[consumed..];
-        let decoded = reader.decoder.decode_ranges(input, &mut reader.ranges);
-        let (early, published) = match decoded {
+        let rest = &input[consumed..];
+        let early = match reader.decoder.decode_ranges(rest, ranges) {
             Ok(Some((Decoded::Ranges, used))) => {
                 consumed += used;
-                let ranges = &reader.ranges;
                 let Some(first) = ranges.first() else { continue };
-                let early = if may_act_early(&input[first.clone()]) {
+                let early = if may_act_early(&rest[first.clone()]) {
                     let args: Vec<Cow<'_, [u8]>> =
-                        ranges.iter().map(|r| Cow::Borrowed(&input[r.clone()])).collect();
+                        ranges.iter().map(|r| Cow::Borrowed(&rest[r.clone()])).collect();
                     early(&args, password)
                 } else {
                     Early::None
                 };
-                if early == Early::Authenticates {
-                    reader.connection.set_authenticated();
-                }
-                let published = producer.publish(|slot, _| {
-                    slot.kind = EventKind::Command;
-                    slot.client = id;
-                    slot.set_args(ranges.iter().map(|r| &input[r.clone()]));
-                });
-                (early, published)
+                batch.push(EventKind::Command, id, ranges.iter().map(|r| &rest[r.clone()]));
+                early
             }
             Ok(Some((Decoded::Inline(request), used))) => {
                 consumed += used;
@@ -365,40 +423,28 @@ fn handle_input(
                     continue;
                 }
                 let early = early(request.args(), password);
-                if early == Early::Authenticates {
-                    reader.connection.set_authenticated();
-                }
-                let published = producer.publish(|slot, _| {
-                    slot.kind = EventKind::Command;
-                    slot.client = id;
-                    slot.set_args(request.args().iter().map(|a| &**a));
-                });
-                (early, published)
+                batch.push(EventKind::Command, id, request.args().iter().map(|a| &**a));
+                early
             }
-            Ok(None) => break,
+            Ok(None) => return consumed,
             Err(error) => {
                 let mut reply = Vec::new();
                 error.write_reply(&mut reply);
-                let published = producer.publish(|slot, _| {
-                    slot.kind = EventKind::ProtocolError;
-                    slot.client = id;
-                    slot.set_args([&reply[..]]);
-                });
+                batch.push(EventKind::ProtocolError, id, [&reply[..]]);
                 reader.input_closed = true;
-                reader.input.clear();
-                return published.is_ok();
+                return input.len();
             }
         };
-        if published.is_err() {
-            return false;
-        }
-        if early == Early::Quit {
-            reader.input_closed = true;
-            break;
+        match early {
+            Early::None => {}
+            // Lift the unauthenticated limits before the next request is parsed.
+            Early::Authenticates => reader.connection.set_authenticated(),
+            Early::Quit => {
+                reader.input_closed = true;
+                return input.len();
+            }
         }
     }
-    reader.input.drain(..consumed);
-    true
 }
 
 /// Whether a command is one the I/O thread must look at before the broker runs it.
