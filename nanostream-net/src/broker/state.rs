@@ -13,6 +13,9 @@ use crate::resp::encode;
 use crate::server::connection::Flushed;
 use crate::server::OutputLimit;
 
+/// A delivery frame buffer grown past this (by a large payload) is given back afterwards.
+const KEEP_FRAME_CAPACITY: usize = 64 * 1024;
+
 /// The settings commands need.
 #[derive(Debug)]
 pub(crate) struct Settings {
@@ -33,8 +36,13 @@ pub(crate) struct State {
     pub(crate) registry: Registry,
     pub(crate) clients: HashMap<ClientId, Client>,
     pub(crate) sources: Vec<Box<dyn Sink>>,
-    /// Clients with staged output, written at the end of the batch.
+    /// Clients with staged output, written at the end of the batch: first those that sent a
+    /// command in it (`answered`), so that a publisher has its reply and sends its next
+    /// commands while the deliveries are written, then the others.
+    answered: Vec<ClientId>,
     dirty: Vec<ClientId>,
+    /// The frame being delivered, encoded once per publish.
+    frame: Vec<u8>,
     /// Clients to close once their output of this batch is written.
     closing: Vec<(ClientId, DisconnectReason)>,
     /// Messages queued to subscribers in this batch, for the metrics.
@@ -58,8 +66,10 @@ impl State {
             registry: Registry::new(),
             clients: HashMap::new(),
             sources: Vec::new(),
+            answered: Vec::new(),
             dirty: Vec::new(),
             closing: Vec::new(),
+            frame: Vec::new(),
             delivered: 0,
             commands: 0,
         }
@@ -70,7 +80,7 @@ impl State {
         let c = self.clients.get_mut(&client).expect("a connected client");
         if !c.dirty {
             c.dirty = true;
-            self.dirty.push(client);
+            self.answered.push(client);
         }
         &mut c.staged
     }
@@ -86,21 +96,25 @@ impl State {
             dirty,
             sources,
             delivered,
+            frame,
             ..
         } = self;
         let mut count = 0;
         let receivers = registry.receivers(channel);
-        for client in receivers.subscribers() {
-            deliver(clients, dirty, limit, *client, |out| {
-                encode::message(out, channel, payload)
-            });
-            count += 1;
+        // Each frame is encoded once and copied to every subscriber.
+        if !receivers.subscribers().is_empty() {
+            frame.clear();
+            encode::message(frame, channel, payload);
+            for client in receivers.subscribers() {
+                deliver(clients, dirty, limit, *client, frame);
+                count += 1;
+            }
         }
         for (pattern, subscribers) in receivers {
+            frame.clear();
+            encode::pmessage(frame, pattern, channel, payload);
             for client in subscribers {
-                deliver(clients, dirty, limit, *client, |out| {
-                    encode::pmessage(out, pattern, channel, payload)
-                });
+                deliver(clients, dirty, limit, *client, frame);
                 count += 1;
             }
         }
@@ -112,6 +126,9 @@ impl State {
         }
         *delivered += count as u64;
         self.metrics.messages_in(1);
+        if frame.capacity() > KEEP_FRAME_CAPACITY {
+            *frame = Vec::new();
+        }
         count
     }
 
@@ -128,7 +145,7 @@ impl State {
     pub(crate) fn flush(&mut self) -> usize {
         let mut slowest = 0;
         let mut written = 0u64;
-        for id in self.dirty.drain(..) {
+        for id in self.answered.drain(..).chain(self.dirty.drain(..)) {
             let Some(c) = self.clients.get_mut(&id) else {
                 continue;
             };
@@ -156,14 +173,14 @@ impl State {
     }
 }
 
-/// Queues a delivery to `client`, disconnecting it instead if its output passes the limit.
+/// Queues `frame` to `client`, disconnecting it instead if its output passes the limit.
 /// Returns whether the delivery was queued.
 fn deliver(
     clients: &mut HashMap<ClientId, Client>,
     dirty: &mut Vec<ClientId>,
     limit: OutputLimit,
     client: ClientId,
-    encode: impl FnOnce(&mut Vec<u8>),
+    frame: &[u8],
 ) -> bool {
     let Some(c) = clients.get_mut(&client) else {
         return false;
@@ -175,7 +192,7 @@ fn deliver(
         c.dirty = true;
         dirty.push(client);
     }
-    encode(&mut c.staged);
+    c.staged.extend_from_slice(frame);
     let backlog = c.backlog();
     let over_hard = limit.hard > 0 && backlog > limit.hard;
     let over_soft_too_long = if limit.soft > 0 && backlog > limit.soft {
