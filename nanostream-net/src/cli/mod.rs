@@ -2,7 +2,9 @@
 //! them until SIGTERM or Ctrl-C. The binary and `examples/broker.rs` share this code.
 
 mod args;
+mod open_files;
 mod run;
 
 pub use args::{BrokerArgs, ProtectedMode};
+pub use open_files::raise_open_file_limit;
 pub use run::{config, main, run, run_until, RunError};

@@ -96,6 +96,17 @@ pub fn run(args: BrokerArgs) -> Result<(), RunError> {
 /// Runs the broker until `stop` is set (the binary sets it from SIGTERM and Ctrl-C).
 pub fn run_until(args: BrokerArgs, stop: Arc<AtomicBool>) -> Result<(), RunError> {
     let config = config(&args)?;
+    // Room for every client, the listeners, and the files the process needs besides.
+    let wanted = args.max_clients as u64 + 64;
+    match super::raise_open_file_limit(wanted) {
+        Ok(got) if got < wanted => tracing::warn!(
+            "the open-file limit is {got}: fewer than --max-clients {} clients can connect; \
+             raise the hard limit (LimitNOFILE= in a systemd unit, ulimit -Hn)",
+            args.max_clients
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!("cannot raise the open-file limit: {e}"),
+    }
     let metrics = Arc::new(Metrics::new());
     let ready = Arc::new(AtomicBool::new(false));
     let ops = match args.http_port {

@@ -12,7 +12,10 @@
 //! | `nanostream-broker` | every client's state, the subscriptions, the network sources | the ring's consumer: runs each command in order, stages replies and deliveries per client, and at the end of each batch writes each client's output with one non-blocking write |
 //!
 //! Data walks one way: socket → decode (I/O thread) → ring → broker → output buffer →
-//! socket. A network handler in a user's pipeline publishes into the same ring from the
+//! socket. Like Redis's event loop, the I/O thread hands everything it decoded in one turn
+//! of its loop to the broker with one claim on the ring, and the broker writes each client
+//! once per batch, the clients that sent a command first (so a publisher has its reply while
+//! the deliveries go out). A network handler in a user's pipeline publishes into the same ring from the
 //! user's thread. Each connection's socket and pending output sit behind one lock, taken by the
 //! I/O thread to read and by the broker to write; neither thread ever blocks on a socket.
 //!

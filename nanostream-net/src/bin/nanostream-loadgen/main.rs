@@ -13,7 +13,6 @@
 
 mod args;
 mod connection;
-mod nofile;
 mod payload;
 mod progress;
 mod publisher;
@@ -64,7 +63,7 @@ fn main() -> ExitCode {
 
 /// The whole run; prints the result if the run got as far as publishing.
 fn run(args: &Args) -> Result<Summary, String> {
-    if let Err(e) = nofile::raise_to_hard_limit() {
+    if let Err(e) = nanostream_net::cli::raise_open_file_limit(u64::MAX) {
         eprintln!("nanostream-loadgen: cannot raise the open-file limit: {e}");
     }
     let endpoint = Endpoint {
