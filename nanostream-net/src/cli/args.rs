@@ -47,7 +47,7 @@ pub struct BrokerArgs {
     /// Largest bulk string a client may send (bounds a payload), e.g. 512mb.
     #[arg(long, env = "NANOSTREAM_MAX_PAYLOAD", default_value = "512mb", value_parser = size)]
     pub max_payload: usize,
-    /// A subscriber's output limit: "<hard> <soft> <soft seconds>", as Redis's pubsub class.
+    /// A subscriber's output limit, "HARD SOFT SECONDS" as Redis's pubsub class (32mb 8mb 60).
     #[arg(long, env = "NANOSTREAM_CLIENT_OUTPUT_LIMIT", default_value = "32mb 8mb 60", value_parser = output_limit)]
     pub client_output_limit: OutputLimit,
     /// TLS port (needs --tls-cert and --tls-key).

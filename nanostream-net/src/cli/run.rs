@@ -35,6 +35,9 @@ pub enum RunError {
         /// What the system said.
         source: std::io::Error,
     },
+    /// The server stopped on its own: its broker thread failed (the log says how).
+    #[error("the broker stopped unexpectedly (see the log above)")]
+    Stopped,
     /// Signal handlers could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
@@ -128,6 +131,10 @@ pub fn run_until(args: BrokerArgs, stop: Arc<AtomicBool>) -> Result<(), RunError
     }
     ready.store(true, Ordering::Release);
     while !stop.load(Ordering::Acquire) {
+        if !server.is_running() {
+            ready.store(false, Ordering::Release);
+            return Err(RunError::Stopped);
+        }
         std::thread::park_timeout(std::time::Duration::from_millis(50));
     }
     tracing::info!("stopping: delivering what was accepted, then closing clients");

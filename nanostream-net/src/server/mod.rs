@@ -211,6 +211,12 @@ impl Server {
         &self.metrics
     }
 
+    /// Whether the server is serving. It stops on [`shutdown`](Self::shutdown), or on its own
+    /// if its broker thread failed (the failure is logged): a service should then exit.
+    pub fn is_running(&self) -> bool {
+        self.io_thread.as_ref().is_some_and(|t| !t.is_finished())
+    }
+
     /// The broker ring's size.
     pub fn ring_size(&self) -> usize {
         self.ring_size
