@@ -1,0 +1,3 @@
+//! Redis Streams on the journal.
+
+pub mod key_path;
