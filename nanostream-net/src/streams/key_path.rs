@@ -67,8 +67,10 @@
 //!
 //! [`parse_dir_name`] accepts exactly the names [`dir_name`] produces (the same escapes,
 //! the same choice between `s-` and `h-`, the same cut), so a stray directory in the data
-//! directory (`lost+found`, a backup named `s-orders.old`, `S-orders`) is not taken for a
-//! stream. An `h-` name's digest can only be checked against its `KEY` file.
+//! directory (`lost+found`, `.snapshot`, `S-orders`, `s-%4Frders`, an editor's `s-orders~`)
+//! is not taken for a stream. A name of the right shape is always some key's, though:
+//! `s-orders.old` is the directory of the key `orders.old`. An `h-` name's digest can only
+//! be checked against its `KEY` file.
 //!
 //! # Creating and recovering a stream's directory
 //!
