@@ -36,8 +36,8 @@
 //! name away from what a path component must not be: the name is never empty, never `.` or
 //! `..`, never hidden (it never begins with `.`) and never holds a `/` or a NUL byte.
 //!
-//! A name is at most [`MAX_DIR_NAME_LEN`] (200) bytes, below the 255 bytes that Linux,
-//! macOS and Windows filesystems allow for one component. A key whose `s-` name would be
+//! A name is at most [`MAX_DIR_NAME_LEN`] (200) bytes, below the 255 that ext4, XFS, Btrfs,
+//! APFS and NTFS allow for one component (eCryptfs, which allows 143, is too short). A key whose `s-` name would be
 //! longer (more than 198 escaped bytes: from 67 bytes of binary key, or 199 bytes of
 //! lowercase text) is named **`h-`**, the beginning of its escaped form (131 to 133 bytes,
 //! cut between escapes, so that a listing stays readable), `-`, and the SHA-256 digest of the
@@ -62,8 +62,9 @@
 //!   only (uppercase letters in a key are escaped, hex digits are lowercase), so two names
 //!   never differ by case alone: `Orders` is `s-%4frders` and `orders` is `s-orders`. Being
 //!   ASCII, names are also untouched by the Unicode normalization of macOS filesystems.
-//! - **Windows** drops a final `.` from a file name, so a key's final `.` is escaped; device
-//!   names such as `CON` or `NUL` are reserved only without a prefix such as `s-`.
+//! - **Windows** drops a final `.` from a file name, so a key's final `.` is escaped; its
+//!   reserved device names (`CON`, `NUL`, ...) never occur, every name beginning with `s-`
+//!   or `h-`.
 //!
 //! [`parse_dir_name`] accepts exactly the names [`dir_name`] produces (the same escapes,
 //! the same choice between `s-` and `h-`, the same cut), so a stray directory in the data
