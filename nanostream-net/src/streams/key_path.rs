@@ -51,8 +51,8 @@
 //!   name never equals an `h-` name; two `h-` names are equal only if the SHA-256 digests of
 //!   two different keys are equal, which nobody knows how to bring about, even on purpose (a
 //!   client chooses its keys, so a hash an attacker can collide, such as CRC-32 or FNV, would
-//!   let one client's stream be written into another's). SHA-256 is implemented in this
-//!   module, and checked against the FIPS 180-2 examples, so no dependency is needed.
+//!   let one client's stream be written into another's). SHA-256 comes from the `ring`
+//!   crate, which the TLS listener already depends on.
 //! - **Readable where it can be.** Most keys are short lowercase text and get a name that is
 //!   the key itself (`s-orders`); a long key still shows how it begins.
 //! - **Why not always a hash.** A name that spells the key recovers it from a listing, with
@@ -189,7 +189,7 @@ pub fn dir_name(key: &[u8]) -> String {
     // the rule for a final `.` never applies to the beginning.
     debug_assert!(name.len() - HASHED.len() >= HASHED_BEGINNING_MIN);
     name.push('-');
-    for byte in sha256::digest(key) {
+    for &byte in ring::digest::digest(&ring::digest::SHA256, key).as_ref() {
         name.push(char::from(HEX[usize::from(byte >> 4)]));
         name.push(char::from(HEX[usize::from(byte & 0xf)]));
     }
@@ -352,135 +352,6 @@ pub fn key_of_dir(dir: &Path) -> io::Result<Option<Vec<u8>>> {
                         dir.display()
                     ),
                 ))
-            }
-        }
-    }
-}
-
-/// SHA-256 (FIPS 180-4), one-shot: the digest that names the directories of long keys.
-mod sha256 {
-    const K: [u32; 64] = [
-        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-    ];
-
-    const H0: [u32; 8] = [
-        0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-    ];
-
-    fn compress(state: &mut [u32; 8], block: &[u8]) {
-        debug_assert_eq!(block.len(), 64);
-        let mut w = [0u32; 64];
-        for (i, word) in block.chunks_exact(4).enumerate() {
-            w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
-        }
-        for i in 16..64 {
-            let s0 = w[i - 15].rotate_right(7) ^ w[i - 15].rotate_right(18) ^ (w[i - 15] >> 3);
-            let s1 = w[i - 2].rotate_right(17) ^ w[i - 2].rotate_right(19) ^ (w[i - 2] >> 10);
-            w[i] = w[i - 16].wrapping_add(s0).wrapping_add(w[i - 7]).wrapping_add(s1);
-        }
-        let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *state;
-        for i in 0..64 {
-            let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
-            let ch = (e & f) ^ (!e & g);
-            let t1 = h
-                .wrapping_add(s1)
-                .wrapping_add(ch)
-                .wrapping_add(K[i])
-                .wrapping_add(w[i]);
-            let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
-            let maj = (a & b) ^ (a & c) ^ (b & c);
-            let t2 = s0.wrapping_add(maj);
-            h = g;
-            g = f;
-            f = e;
-            e = d.wrapping_add(t1);
-            d = c;
-            c = b;
-            b = a;
-            a = t1.wrapping_add(t2);
-        }
-        for (s, v) in state.iter_mut().zip([a, b, c, d, e, f, g, h]) {
-            *s = s.wrapping_add(v);
-        }
-    }
-
-    /// The SHA-256 digest of `data`.
-    pub(super) fn digest(data: &[u8]) -> [u8; 32] {
-        let mut state = H0;
-        let mut blocks = data.chunks_exact(64);
-        for block in &mut blocks {
-            compress(&mut state, block);
-        }
-        // The rest, 0x80, zeros, and the length in bits: one block, or two if the rest
-        // leaves fewer than 9 bytes.
-        let rest = blocks.remainder();
-        let mut tail = [0u8; 128];
-        tail[..rest.len()].copy_from_slice(rest);
-        tail[rest.len()] = 0x80;
-        let tail_len = if rest.len() < 56 { 64 } else { 128 };
-        let bits = (data.len() as u64).wrapping_mul(8);
-        tail[tail_len - 8..tail_len].copy_from_slice(&bits.to_be_bytes());
-        for block in tail[..tail_len].chunks_exact(64) {
-            compress(&mut state, block);
-        }
-        let mut out = [0u8; 32];
-        for (bytes, word) in out.chunks_exact_mut(4).zip(state) {
-            bytes.copy_from_slice(&word.to_be_bytes());
-        }
-        out
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::digest;
-
-        fn hex(bytes: &[u8]) -> String {
-            bytes.iter().map(|b| format!("{b:02x}")).collect()
-        }
-
-        /// The FIPS 180-2 examples, the padding edges (55, 56 and 64 bytes) and a 1 KiB input,
-        /// as coreutils' `sha256sum` digests them.
-        #[test]
-        fn known_answers() {
-            let cases: [(Vec<u8>, &str); 7] = [
-                (
-                    b"".to_vec(),
-                    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-                ),
-                (
-                    b"abc".to_vec(),
-                    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
-                ),
-                (
-                    b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".to_vec(),
-                    "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
-                ),
-                (
-                    vec![b'a'; 55],
-                    "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318",
-                ),
-                (
-                    vec![b'a'; 56],
-                    "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a",
-                ),
-                (
-                    vec![b'a'; 64],
-                    "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb",
-                ),
-                (
-                    (0..1024).map(|i| i as u8).collect(),
-                    "785b0751fc2c53dc14a4ce3d800e69ef9ce1009eb327ccf458afe09c242c26c9",
-                ),
-            ];
-            for (input, expected) in cases {
-                assert_eq!(hex(&digest(&input)), expected, "{} bytes", input.len());
             }
         }
     }
