@@ -111,6 +111,7 @@ pub mod ops;
 pub mod pubsub;
 pub mod resp;
 pub mod server;
+pub mod streams;
 
 pub use broker::BrokerWait;
 pub use pubsub::{Backpressure, NetworkHandler, SourceStats, Subscription};
