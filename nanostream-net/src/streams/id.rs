@@ -8,15 +8,18 @@
 //! | `XRANGE`, `XREVRANGE`, `XPENDING`: start and end | [`StreamId::parse_range`] (or the two halves) |
 //! | `XAUTOCLAIM`: start | [`StreamId::parse_range_start`] |
 //! | `XADD`: the ID | [`XaddId::parse`], then [`XaddId::resolve`] |
-//! | `XREAD`, `XREADGROUP`, `XGROUP CREATE` (after `$` and `>`), `XSETID`, `XDEL`, `XACK`, `XCLAIM`, `MINID` | [`StreamId::parse_strict`] with a missing sequence of 0 |
-//! | `XGROUP SETID` (after `$`) | [`StreamId::parse`] with a missing sequence of 0 |
+//! | `XREAD`, `XREADGROUP` (once `$` and `>` are handled), `XGROUP CREATE` (once `$` is), `XSETID`, `XDEL`, `XACK`, `XCLAIM`, `XTRIM` and `XADD`'s `MINID` | [`StreamId::parse_strict`] with a missing sequence of 0 |
+//! | `XGROUP SETID` (once `$` is handled), where `-` and `+` are taken | [`StreamId::parse`] with a missing sequence of 0 |
+//!
+//! `XCLAIM` takes its first argument that is not an ID as the start of its options, so there
+//! a refused ID is an unknown option rather than [`IdError::Invalid`].
 //!
 //! The numbers follow Redis's `string2ull`: an integer that `string2ll` reads is taken if it is
 //! not negative; anything else goes to C's `strtoull`, which skips leading white space, takes a
 //! `+` or a `-` sign (negating modulo 2⁶⁴) and leading zeros, and refuses overflow and trailing
 //! bytes. So `+5`, ` 5` and `007` are IDs, `5 ` and `18446744073709551616` are not, `1--1` is
-//! refused but `1--0` is `1-0`. An argument is read as a C string, up to its first NUL byte,
-//! and refused if longer than 127 bytes.
+//! refused but `1--0` is `1-0` and `1- -5` is `1-18446744073709551611`. An argument longer
+//! than 127 bytes is refused; a shorter one is read as a C string, up to its first NUL byte.
 
 use std::fmt;
 
@@ -310,7 +313,8 @@ pub enum IdError {
     #[error("ERR The stream has exhausted the last possible ID, unable to add more items")]
     Exhausted,
     /// `XADD <ms>-*` where the stream's last ID is `<ms>-18446744073709551615`: no sequence
-    /// number is left in that millisecond. redis-server 7.0 words this as shown.
+    /// number is left in that millisecond. redis-server 7.0 replies with this text, its
+    /// generic `XADD` failure.
     #[error("ERR Elements are too large to be stored")]
     SequenceOverflow,
 }
