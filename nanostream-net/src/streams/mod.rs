@@ -1,3 +1,12 @@
-//! Redis Streams on the journal.
+//! Redis Streams on the journal: the pieces the stream commands are built on.
+//!
+//! - [`id`]: stream entry IDs, their order, and the forms in which commands accept one
+//!   (ranges with `-`, `+` and `(`, `XADD`'s `*` and `<ms>-*`), with redis-server 7.0's
+//!   rules and error replies.
+//! - [`key_path`]: the directory of a stream's journal under the data directory, for any key
+//!   (`../../etc`, NUL bytes, 10 KB names), never outside it and never shared by two keys.
 
+pub mod id;
 pub mod key_path;
+
+pub use id::{IdError, StreamId, XaddId};
