@@ -52,6 +52,8 @@
 //! - [`ops`]: the counters behind `INFO` and `/metrics`, and the `/health` and `/metrics`
 //!   HTTP endpoint.
 //! - [`cli`]: the `nanostream-broker` binary's flags and main loop.
+//! - [`streams`]: the foundations of Redis Streams on the journal: entry IDs with Redis's
+//!   parsing rules, and a stream key's directory under the data directory.
 //!
 //! The broker runs every command on one thread, in order: `PING`, `ECHO`, `QUIT`, `AUTH`,
 //! `HELLO 2`, `CLIENT SETNAME | GETNAME | SETINFO | ID | LIST | INFO`, `SELECT 0`,
