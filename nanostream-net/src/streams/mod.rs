@@ -5,7 +5,10 @@
 //!   rules and error replies.
 //! - [`key_path`]: the directory of a stream's journal under the data directory, for any key
 //!   (`../../etc`, NUL bytes, 10 KB names), never outside it and never shared by two keys.
+//! - [`entry`]: how an entry (its ID and field/value pairs) and an `XDEL` tombstone are
+//!   encoded as journal records, and decoded from any bytes without panicking.
 
+pub mod entry;
 pub mod id;
 pub mod key_path;
 
