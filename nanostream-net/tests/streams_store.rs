@@ -82,6 +82,12 @@ fn filled(dir: &Path, config: StreamConfig, n: u64) -> Stream {
 }
 
 #[test]
+fn a_stream_can_move_to_another_thread() {
+    fn send<T: Send>() {}
+    send::<Stream>();
+}
+
+#[test]
 fn an_empty_stream_has_nothing_in_any_range() {
     let tmp = TempDir::new("empty");
     let mut s = Stream::open_or_create(tmp.path(), config(4)).expect("create");
@@ -434,6 +440,21 @@ fn append_refuses_ids_not_greater_and_odd_fields() {
         .expect_err("odd");
     assert!(
         matches!(err, StreamError::Encode(entry::EntryError::OddFieldCount(1))),
+        "{err}"
+    );
+    assert_eq!(
+        (s.next_offset(), s.len(), s.last_id()),
+        (1, 1, id(5, 5)),
+        "nothing written"
+    );
+    // An entry larger than a record of a 64 KiB segment can be: the journal refuses it.
+    let huge = vec![7u8; 70 << 10];
+    let err = s.append(id(6, 0), &[&b"f"[..], &huge]).expect_err("too large");
+    assert!(
+        matches!(
+            err,
+            StreamError::Journal(nanostream_journal::Error::RecordTooLarge { .. })
+        ),
         "{err}"
     );
     assert_eq!(

@@ -31,7 +31,15 @@
 //! [`Stream::open_or_create`] opens the journal (creating it when the directory is missing or
 //! empty, recovering it otherwise: a torn tail is cut to its valid prefix and what was dropped
 //! is in [`Stream::open_report`]), then reads every record once to rebuild the last ID, the
-//! length, the index and the deleted IDs. The cost of opening is one pass over the journal.
+//! length, the index and the deleted IDs. The cost of opening is one pass over the journal;
+//! while it runs, every deleted ID found is held, and those before the first live entry are
+//! let go at the end.
+//!
+//! A stream whose directory name is hashed
+//! ([`needs_key_file`](crate::streams::key_path::needs_key_file)) is created in the order
+//! [`key_path`](crate::streams::key_path) gives: [`Stream::open_or_create`] (which makes the
+//! directory a journal), then [`write_key_file`](crate::streams::key_path::write_key_file),
+//! then the first [`append`](Stream::append).
 
 mod config;
 mod error;
