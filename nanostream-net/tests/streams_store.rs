@@ -486,6 +486,31 @@ fn appends_are_durable_after_commit() {
 }
 
 #[test]
+fn after_a_sync_failure_writes_are_refused_and_nothing_changes() {
+    let tmp = TempDir::new("sync-failure");
+    let mut s = filled(tmp.path(), config(4), 5);
+    s.journal().inject_sync_failure();
+    s.append(id_for(5), &fields_for(5))
+        .expect("appended before the sync");
+    assert!(
+        matches!(s.commit(), Err(StreamError::Journal(_))),
+        "the sync fails"
+    );
+    assert!(s.journal().failure().is_some());
+    let before = (s.len(), s.first_id(), s.last_id(), s.next_offset());
+    assert!(matches!(
+        s.append(id_for(6), &fields_for(6)),
+        Err(StreamError::Journal(_))
+    ));
+    assert!(matches!(s.delete(&[id_for(0)]), Err(StreamError::Journal(_))));
+    assert_eq!((s.len(), s.first_id(), s.last_id(), s.next_offset()), before);
+    assert_eq!(
+        ids(&s.range(StreamId::MIN, StreamId::MAX, None).unwrap()).len(),
+        6
+    );
+}
+
+#[test]
 fn a_record_that_is_not_a_stream_record_is_refused_at_open() {
     let tmp = TempDir::new("foreign");
     let mut j = nanostream_journal::Journal::open(tmp.path(), JournalConfig::new().segment_size(64 << 10))

@@ -230,28 +230,6 @@ pub fn decode(bytes: &[u8]) -> Result<StreamRecord<'_>, EntryError> {
     }
 }
 
-/// Reads only the ID of an entry record, or `None` for a tombstone. Checks the header, not
-/// the fields: for skipping entries by ID where [`decode`] has already been trusted (records
-/// read back through the journal, whose CRC covers them).
-pub fn peek_entry_id(bytes: &[u8]) -> Result<Option<StreamId>, EntryError> {
-    let [version, kind, ..] = *bytes else {
-        return Err(EntryError::Truncated { len: bytes.len() });
-    };
-    if version != FORMAT_VERSION {
-        return Err(EntryError::UnknownVersion(version));
-    }
-    match kind {
-        KIND_ENTRY => {
-            if bytes.len() < ENTRY_HEADER_LEN {
-                return Err(EntryError::Truncated { len: bytes.len() });
-            }
-            Ok(Some(id_at(bytes, 2)))
-        }
-        KIND_TOMBSTONE => Ok(None),
-        other => Err(EntryError::UnknownKind(other)),
-    }
-}
-
 fn u32_at(bytes: &[u8], at: usize) -> Option<usize> {
     let b: [u8; 4] = bytes.get(at..at + 4)?.try_into().ok()?;
     usize::try_from(u32::from_le_bytes(b)).ok()
@@ -525,7 +503,6 @@ mod tests {
             owned.pairs().collect::<Vec<_>>(),
             [(&b""[..], &b"\0\xff\r\n"[..]), (b"", b"")]
         );
-        assert_eq!(peek_entry_id(&bytes), Ok(Some(StreamId::MAX)));
     }
 
     #[test]
@@ -616,7 +593,6 @@ mod tests {
                 prop_assert_eq!(e.to_fields().to_vec(), fields.clone());
                 let borrowed: Vec<&[u8]> = e.fields().collect();
                 prop_assert_eq!(borrowed, fields.iter().map(Vec::as_slice).collect::<Vec<_>>());
-                prop_assert_eq!(peek_entry_id(&bytes), Ok(Some(id)));
             }
 
             #[test]
@@ -628,7 +604,6 @@ mod tests {
                 };
                 prop_assert_eq!(t.len(), ids.len());
                 prop_assert_eq!(t.ids().collect::<Vec<_>>(), ids);
-                prop_assert_eq!(peek_entry_id(&bytes), Ok(None));
             }
 
             #[test]

@@ -233,13 +233,20 @@ impl Stream {
                 found.push(id);
             }
         }
+        let mut written = Ok(());
         for chunk in found.chunks(self.max_tombstone_ids) {
             let len = entry::tombstone_len(chunk.len());
-            self.journal
-                .append_with(now_ns(), len, |buf| entry::encode_tombstone_into(chunk, buf))?;
+            let appended = self
+                .journal
+                .append_with(now_ns(), len, |buf| entry::encode_tombstone_into(chunk, buf));
+            if let Err(e) = appended {
+                written = Err(e);
+                break;
+            }
             self.deleted.extend(chunk.iter().copied());
             self.len -= chunk.len() as u64;
         }
+        // Even after a failed write, what was written is deleted: move the first ID past it.
         if let Some(first) = self.first_id {
             if self.deleted.contains(&first) {
                 self.first_id = if self.len == 0 {
@@ -250,6 +257,7 @@ impl Stream {
                 self.forget_deleted_before_first();
             }
         }
+        written?;
         Ok(found.len() as u64)
     }
 
