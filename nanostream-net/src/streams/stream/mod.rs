@@ -9,9 +9,8 @@
 //!
 //! # What is where
 //!
-//! Entries live in the journal only, each one record ([`entry`] gives
-//! the encoding); `XDEL` appends a tombstone record naming the IDs it deleted. In memory a
-//! stream keeps:
+//! Entries live in the journal only, each one record ([`entry`] gives the encoding); `XDEL`
+//! appends a tombstone record naming the IDs it deleted. In memory a stream keeps:
 //!
 //! - its last ID, its first live ID and its length;
 //! - a sparse index: the ID and journal offset of one entry every
