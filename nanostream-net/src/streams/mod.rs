@@ -5,8 +5,15 @@
 //!   rules and error replies.
 //! - [`key_path`]: the directory of a stream's journal under the data directory, for any key
 //!   (`../../etc`, NUL bytes, 10 KB names), never outside it and never shared by two keys.
+//! - [`entry`]: how an entry (its ID and field/value pairs) and an `XDEL` tombstone are
+//!   encoded as journal records, and decoded from any bytes without panicking.
+//! - [`stream`]: one stream's storage on its journal: append, ranges both ways, deletion,
+//!   recovery on open, and the durable watermark an `XADD` is acknowledged on.
 
+pub mod entry;
 pub mod id;
 pub mod key_path;
+pub mod stream;
 
 pub use id::{IdError, StreamId, XaddId};
+pub use stream::{Stream, StreamConfig, StreamError};
