@@ -20,7 +20,8 @@
 //!   something (a read with `>` that finds no new entry creates nothing), by `XREADGROUP`
 //!   with an ID always, and by `XCLAIM`/`XAUTOCLAIM` only when they claim at least one entry.
 //!   `XPENDING`, `XACK` and `XGROUP CREATECONSUMER` on an existing consumer leave it alone.
-//! - Re-reading history (`XREADGROUP` with an ID) increments the delivery count and resets
+//! - Re-reading history (`XREADGROUP` with an ID) starts after the ID given, not at it, and
+//!   increments the delivery count and resets
 //!   the delivery time of each entry it returns, except entries deleted from the stream,
 //!   which it returns without fields and leaves unchanged.
 //! - `XCLAIM` removes from the PEL the entries that no longer exist in the stream, whatever
@@ -34,6 +35,7 @@
 pub mod log;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 use std::sync::Arc;
 
 use super::id::StreamId;
@@ -297,7 +299,8 @@ impl Group {
         Some(stream.entries_added.saturating_sub(read))
     }
 
-    /// `XREADGROUP ... >`: delivers to `consumer` the first `count` (all if `None`) of
+    /// `XREADGROUP ... >`: delivers to `consumer` the first `count` (all if `None` or
+    /// `Some(0)`, as `COUNT 0` is in Redis) of
     /// `ids_available`, the IDs of the stream's entries after
     /// [`last_delivered_id`](Self::last_delivered_id), ascending. Advances the last delivered
     /// ID and the read counter; each delivered entry enters the PEL with a delivery count of 1
@@ -320,7 +323,9 @@ impl Group {
         if ids_available.is_empty() {
             return None;
         }
-        let n = count.map_or(ids_available.len(), |c| c.min(ids_available.len()));
+        let n = count
+            .filter(|&c| c > 0)
+            .map_or(ids_available.len(), |c| c.min(ids_available.len()));
         let ids = ids_available[..n].to_vec();
         let mut entries_read = self.entries_read;
         let mut last_id = self.last_delivered_id;
@@ -346,15 +351,16 @@ impl Group {
         Some(ids)
     }
 
-    /// `XREADGROUP` with an ID: the consumer's own pending entries from `start` (inclusive),
-    /// at most `count` (all if `None`), each with whether its entry still exists
-    /// (`entry_exists`). Each existing one is delivered again: its delivery count incremented
-    /// and its delivery time set to `now_ms`; a deleted one is returned (Redis replies it with
-    /// nil fields) and left as it is. Creates the consumer or refreshes its seen-time.
+    /// `XREADGROUP` with an ID: the consumer's own pending entries after `after` (the ID given
+    /// is excluded, as for `XREAD`: `0` starts at `0-1`, and `4` after `4-0`), at most `count`
+    /// (all if `None` or `Some(0)`), each with whether its entry still exists (`entry_exists`). Each
+    /// existing one is delivered again: its delivery count incremented and its delivery time
+    /// set to `now_ms`; a deleted one is returned (Redis replies it with nil fields) and left as
+    /// it is. Creates the consumer or refreshes its seen-time.
     pub fn read_pending(
         &mut self,
         consumer: &[u8],
-        start: StreamId,
+        after: StreamId,
         count: Option<usize>,
         now_ms: u64,
         entry_exists: impl Fn(StreamId) -> bool,
@@ -363,8 +369,8 @@ impl Group {
         let out: Vec<(StreamId, bool)> = match self.consumers.get(consumer) {
             Some(c) => c
                 .pending
-                .range(start..)
-                .take(count.unwrap_or(usize::MAX))
+                .range((Bound::Excluded(after), Bound::Unbounded))
+                .take(count.filter(|&c| c > 0).unwrap_or(usize::MAX))
                 .map(|&id| (id, entry_exists(id)))
                 .collect(),
             None => Vec::new(),
