@@ -527,6 +527,11 @@ fn consumers_seen_time() {
 }
 
 #[test]
+fn setid_back_reassigns_pending_entries_and_entriesread_is_trusted() {
+    replay_table("REASSIGN", REASSIGN);
+}
+
+#[test]
 fn read_new_with_nothing_to_deliver() {
     replay_table("READ_NEW_EDGES", READ_NEW_EDGES);
 }
@@ -1210,4 +1215,54 @@ const READ_NEW_EDGES: &[(&str, &str)] = &[
     ("XGROUP SETID x g 3-0", "OK"),
     ("XREADGROUP GROUP g yy STREAMS x >", "nil"),
     ("XINFO CONSUMERS x g", "[]"),
+];
+const REASSIGN: &[(&str, &str)] = &[
+    ("XADD s 1-0 f v", "1-0"),
+    ("XADD s 2-0 f v", "2-0"),
+    ("XADD s 3-0 f v", "3-0"),
+    ("XGROUP CREATE s g 0", "OK"),
+    (
+        "XREADGROUP GROUP g alice STREAMS s >",
+        "[[s [[1-0 [f v]] [2-0 [f v]] [3-0 [f v]]]]]",
+    ),
+    ("SLEEP 300", "OK"),
+    (
+        "XREADGROUP GROUP g alice STREAMS s 0",
+        "[[s [[1-0 [f v]] [2-0 [f v]] [3-0 [f v]]]]]",
+    ),
+    ("XGROUP SETID s g 0 ENTRIESREAD 0", "OK"),
+    (
+        "XREADGROUP GROUP g bob COUNT 1 STREAMS s >",
+        "[[s [[1-0 [f v]]]]]",
+    ),
+    (
+        "XREADGROUP GROUP g carol COUNT 1 NOACK STREAMS s >",
+        "[[s [[2-0 [f v]]]]]",
+    ),
+    (
+        "XPENDING s g - + 10",
+        "[[1-0 bob ~0 1] [2-0 alice ~0 2] [3-0 alice ~0 2]]",
+    ),
+    ("XPENDING s g IDLE 100 - + 10 alice", "[]"),
+    (
+        "XINFO GROUPS s",
+        "[[name g consumers 3 pending 3 last-delivered-id 2-0 entries-read 2 lag 1]]",
+    ),
+    (
+        "XINFO CONSUMERS s g",
+        "[[name alice pending 2 idle ~0] [name bob pending 1 idle ~0] [name carol pending 0 idle ~0]]",
+    ),
+    ("XGROUP DESTROY s g", "1"),
+    ("XGROUP CREATE s g $ ENTRIESREAD 2", "OK"),
+    (
+        "XINFO GROUPS s",
+        "[[name g consumers 0 pending 0 last-delivered-id 3-0 entries-read 2 lag 1]]",
+    ),
+    ("XADD s 4-0 f v", "4-0"),
+    ("XREADGROUP GROUP g dave STREAMS s >", "[[s [[4-0 [f v]]]]]"),
+    (
+        "XINFO GROUPS s",
+        "[[name g consumers 1 pending 1 last-delivered-id 4-0 entries-read 3 lag 1]]",
+    ),
+    ("XPENDING s g", "[1 4-0 4-0 [[dave 1]]]"),
 ];

@@ -21,9 +21,12 @@
 //!   with an ID always, and by `XCLAIM`/`XAUTOCLAIM` only when they claim at least one entry.
 //!   `XPENDING`, `XACK` and `XGROUP CREATECONSUMER` on an existing consumer leave it alone.
 //! - Re-reading history (`XREADGROUP` with an ID) starts after the ID given, not at it, and
-//!   increments the delivery count and resets
-//!   the delivery time of each entry it returns, except entries deleted from the stream,
-//!   which it returns without fields and leaves unchanged.
+//!   increments the delivery count and resets the delivery time of each entry it returns,
+//!   except entries deleted from the stream, which it returns without fields and leaves
+//!   unchanged.
+//! - After `XGROUP SETID` back, `XREADGROUP ... >` takes entries still pending for another
+//!   consumer and restarts their delivery count at 1; with `NOACK` it leaves them as they are.
+//!   A read counter given with `ENTRIESREAD` is trusted and counted on from.
 //! - `XCLAIM` removes from the PEL the entries that no longer exist in the stream, whatever
 //!   their idle time; an ID given twice is claimed twice (two replies, two increments).
 //!   `FORCE` creates a PEL entry with a delivery count of 1 that the claim then increments
@@ -331,7 +334,7 @@ impl Group {
         let mut last_id = self.last_delivered_id;
         for &id in &ids {
             match entries_read {
-                Some(read) if !stream.has_tombstones_from(id) => entries_read = Some(read + 1),
+                Some(read) if !stream.has_tombstones_from(id) => entries_read = Some(read.saturating_add(1)),
                 _ if stream.entries_added != 0 => entries_read = stream.estimate_entries_read(id),
                 _ => {}
             }
@@ -522,7 +525,7 @@ impl Group {
             if let Some(retry) = options.retry_count {
                 *count = retry;
             } else if !options.justid {
-                *count += 1;
+                *count = count.saturating_add(1);
             }
             claimed.push((id, *count));
         }
