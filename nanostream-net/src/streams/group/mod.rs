@@ -35,207 +35,33 @@
 //!   count toward `count` as claimed ones do; its cursor is the PEL entry after the last one
 //!   examined, or `0-0` at the end.
 
+//!
+//! # The files
+//!
+//! - `mod.rs`: [`Group`] (one group and its operations) and [`Groups`] (a stream's groups).
+//! - `consumer.rs`: [`Consumer`].
+//! - `pending.rs`: [`Pending`], a PEL entry, and `XPENDING`'s [`PendingSummary`] and
+//!   [`PendingEntry`].
+//! - `claim.rs`: `XCLAIM`'s [`ClaimOptions`] and [`ClaimTime`], `XAUTOCLAIM`'s [`AutoClaim`].
+//! - `meta.rs`: [`StreamMeta`], the stream's bookkeeping the read counter is computed from.
+//! - [`log`]: [`GroupOp`] records, their binary frames, replay and snapshots.
+
+mod claim;
+mod consumer;
 pub mod log;
+mod meta;
+mod pending;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 use std::sync::Arc;
 
 use super::id::StreamId;
+pub use claim::{AutoClaim, ClaimOptions, ClaimTime, AUTOCLAIM_ATTEMPTS_FACTOR};
+pub use consumer::Consumer;
 pub use log::{ApplyError, DecodeError, GroupOp};
-
-/// How many PEL entries `XAUTOCLAIM` may examine for each entry of its `COUNT`.
-pub const AUTOCLAIM_ATTEMPTS_FACTOR: usize = 10;
-
-/// The bookkeeping of a stream that consumer groups depend on (the fields of Redis's
-/// `stream` struct): what the read counters and the lag are computed from.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct StreamMeta {
-    /// The number of entries in the stream now.
-    pub length: u64,
-    /// The first entry's ID (`0-0` when the stream is empty).
-    pub first_id: StreamId,
-    /// The last ID ever added (it stays when that entry is deleted).
-    pub last_id: StreamId,
-    /// The greatest ID ever deleted with `XDEL` (`0-0` if none).
-    pub max_deleted_entry_id: StreamId,
-    /// How many entries were ever added.
-    pub entries_added: u64,
-}
-
-impl StreamMeta {
-    /// Redis's `streamEstimateDistanceFromFirstEverEntry`: the read counter of `id`, the
-    /// number of entries ever added up to it, when it can be known without walking the stream;
-    /// `None` when deletions ahead of it make it unknowable.
-    pub fn estimate_entries_read(&self, id: StreamId) -> Option<u64> {
-        if self.entries_added == 0 {
-            return Some(0);
-        }
-        if self.length == 0 && id <= self.last_id {
-            return Some(self.entries_added);
-        }
-        if id == self.last_id {
-            return Some(self.entries_added);
-        }
-        if id > self.last_id {
-            return None;
-        }
-        let no_fragmentation =
-            self.max_deleted_entry_id == StreamId::MIN || self.max_deleted_entry_id < self.first_id;
-        if no_fragmentation {
-            if id < self.first_id {
-                return Some(self.entries_added.saturating_sub(self.length));
-            }
-            if id == self.first_id {
-                return Some(self.entries_added.saturating_sub(self.length) + 1);
-            }
-        }
-        None
-    }
-
-    /// Redis's `streamRangeHasTombstones(s, start, NULL)`: whether an entry deleted with
-    /// `XDEL` may lie at or after `start`.
-    pub fn has_tombstones_from(&self, start: StreamId) -> bool {
-        if self.length == 0 || self.max_deleted_entry_id == StreamId::MIN {
-            return false;
-        }
-        if self.first_id > self.max_deleted_entry_id {
-            return false;
-        }
-        start <= self.max_deleted_entry_id
-    }
-}
-
-/// One pending entry: delivered to a consumer and not yet acknowledged (Redis's
-/// `streamNACK`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Pending {
-    /// The consumer that owns it.
-    pub consumer: Arc<[u8]>,
-    /// When it was last delivered, in Unix milliseconds.
-    pub delivery_time_ms: u64,
-    /// How many times it was delivered.
-    pub delivery_count: u64,
-}
-
-/// A consumer of a group.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Consumer {
-    name: Arc<[u8]>,
-    seen_time_ms: u64,
-    pending: BTreeSet<StreamId>,
-}
-
-impl Consumer {
-    /// The consumer's name.
-    pub fn name(&self) -> &[u8] {
-        &self.name
-    }
-
-    /// When the consumer last read or claimed, in Unix milliseconds (`XINFO CONSUMERS`'s idle
-    /// time is `now` minus this).
-    pub fn seen_time_ms(&self) -> u64 {
-        self.seen_time_ms
-    }
-
-    /// The IDs of the entries it owns in the group's PEL, ascending.
-    pub fn pending(&self) -> impl Iterator<Item = StreamId> + '_ {
-        self.pending.iter().copied()
-    }
-
-    /// How many entries it owns in the group's PEL.
-    pub fn pending_count(&self) -> usize {
-        self.pending.len()
-    }
-}
-
-/// `XPENDING`'s short form: the PEL's size, its smallest and greatest IDs, and how many
-/// entries each consumer with at least one owns, by name in byte order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingSummary<'a> {
-    /// The number of pending entries.
-    pub count: usize,
-    /// The smallest and greatest pending IDs; `None` when nothing is pending (Redis replies
-    /// nil for both, and for the consumers).
-    pub bounds: Option<(StreamId, StreamId)>,
-    /// Each consumer owning at least one entry, with how many.
-    pub consumers: Vec<(&'a [u8], usize)>,
-}
-
-/// One row of `XPENDING`'s extended form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PendingEntry<'a> {
-    /// The entry's ID.
-    pub id: StreamId,
-    /// Its owner.
-    pub consumer: &'a [u8],
-    /// Milliseconds since its last delivery (0 if the clock is behind the delivery time).
-    pub idle_ms: u64,
-    /// How many times it was delivered.
-    pub delivery_count: u64,
-}
-
-/// `XCLAIM`'s options.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ClaimOptions {
-    /// `IDLE ms` or `TIME ms` (the last one given): the claimed entries' delivery time;
-    /// now when `None`.
-    pub delivery_time: Option<ClaimTime>,
-    /// `RETRYCOUNT n`: the delivery count is set to `n` instead of being incremented.
-    pub retry_count: Option<u64>,
-    /// `FORCE`: an ID not in the PEL is created there (if the entry exists in the stream).
-    pub force: bool,
-    /// `JUSTID`: the delivery count is not incremented, and the reply holds IDs only.
-    pub justid: bool,
-    /// `LASTID id`: raises the group's last delivered ID to `id` if it is greater.
-    pub last_id: Option<StreamId>,
-}
-
-/// `XCLAIM`'s `IDLE` and `TIME` options, as given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClaimTime {
-    /// `IDLE ms`: delivered `ms` milliseconds ago.
-    Idle(i64),
-    /// `TIME ms`: delivered at this Unix time in milliseconds.
-    Time(i64),
-}
-
-impl ClaimTime {
-    /// The delivery time this option gives at `now_ms`: a time before 0 or after now is now,
-    /// as Redis corrects it (so `IDLE -5` and `TIME -5` both mean now).
-    ///
-    /// ```
-    /// use nanostream_net::streams::group::ClaimTime;
-    ///
-    /// assert_eq!(ClaimTime::Idle(5000).resolve(10_000), 5000);
-    /// assert_eq!(ClaimTime::Idle(-5).resolve(10_000), 10_000);
-    /// assert_eq!(ClaimTime::Time(99_999).resolve(10_000), 10_000);
-    /// assert_eq!(ClaimTime::Time(42).resolve(10_000), 42);
-    /// ```
-    pub fn resolve(self, now_ms: u64) -> u64 {
-        let now = i128::from(now_ms);
-        let t = match self {
-            ClaimTime::Idle(idle) => now - i128::from(idle),
-            ClaimTime::Time(time) => i128::from(time),
-        };
-        if (0..=now).contains(&t) {
-            t as u64
-        } else {
-            now_ms
-        }
-    }
-}
-
-/// What `XAUTOCLAIM` replies.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AutoClaim {
-    /// The cursor for the next call: the first PEL entry not examined, `0-0` at the end.
-    pub next_start: StreamId,
-    /// The claimed IDs, ascending.
-    pub claimed: Vec<StreamId>,
-    /// The IDs removed from the PEL because their entries no longer exist in the stream.
-    pub deleted: Vec<StreamId>,
-}
+pub use meta::StreamMeta;
+pub use pending::{Pending, PendingEntry, PendingSummary};
 
 /// A consumer group of one stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
