@@ -5,7 +5,9 @@
 //! `XPENDING` short and extended with `IDLE`, `DELCONSUMER` counts, `SETID`, `CREATE` with `$`
 //! and `ENTRIESREAD`, consumers' seen-times), each reply the one redis-server 7.0.15 gave;
 //! then random operation sequences whose log, encoded, decoded and replayed, and whose
-//! snapshot, give the same state; and random bytes through the decoder.
+//! snapshot, give the same state; and random and mutated bytes through the decoder, which
+//! must not panic nor allocate more bytes than it is given (counted per thread by a global
+//! allocator).
 //!
 //! The tables are replayed by a small interpreter over [`Groups`] and a simulated stream (its
 //! entries and [`StreamMeta`]), with a clock that only `SLEEP` moves. After every command the
@@ -77,6 +79,8 @@
 //!     print("];\n")
 //! ```
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -648,6 +652,92 @@ fn decode_errors() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// What decoding allocates, counted per thread (the other test threads do not count).
+
+struct Counting;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static BYTES: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count(size: usize) {
+    let _ = COUNTING.try_with(|on| {
+        if on.get() {
+            let _ = BYTES.try_with(|b| b.set(b.get() + size));
+        }
+    });
+}
+
+// SAFETY: every call is passed unchanged to `System`, which upholds `GlobalAlloc`'s contract;
+// the counters are const-initialised thread-locals that never allocate.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count(layout.size());
+        // SAFETY: the caller upholds `alloc`'s contract, which we forward.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System.alloc` with this `layout`, per the caller.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count(new_size);
+        // SAFETY: the caller upholds `realloc`'s contract, which we forward.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// The bytes this thread requested from the allocator while `f` ran.
+fn bytes_allocated<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    BYTES.with(|b| b.set(0));
+    COUNTING.with(|on| on.set(true));
+    let r = f();
+    COUNTING.with(|on| on.set(false));
+    (r, BYTES.with(Cell::get))
+}
+
+/// Decodes one frame, checking that it allocated no more bytes than the input holds.
+fn decode_within_input(input: &[u8]) -> Result<(GroupOp, usize), DecodeError> {
+    let (r, allocated) = bytes_allocated(|| GroupOp::decode(input));
+    assert!(
+        allocated <= input.len(),
+        "{allocated} bytes allocated for {} bytes of input",
+        input.len()
+    );
+    r
+}
+
+#[test]
+fn claimed_lengths_allocate_nothing_for_the_claim() {
+    // Each list or name claims up to 2^32 - 1 items in a frame of a few bytes: what is
+    // allocated is at most the names decoded before it (here one byte), never the claim.
+    let frames: &[&[u8]] = &[
+        &[0, 0, 0, 0, 1, 9, 1, 0, 0, 0, b'g', 0xff, 0xff, 0xff, 0xff],
+        &[0, 0, 0, 0, 1, 2, 0xff, 0xff, 0xff, 0xff, 0],
+        &[
+            0, 0, 0, 0, 1, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff,
+        ],
+        &[
+            0, 0, 0, 0, 1, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x0f,
+        ],
+    ];
+    for frame in frames {
+        let mut frame = frame.to_vec();
+        let len = (frame.len() - 4) as u32;
+        frame[..4].copy_from_slice(&len.to_le_bytes());
+        let (r, allocated) = bytes_allocated(|| GroupOp::decode(&frame));
+        assert_eq!(r, Err(DecodeError::Malformed), "{frame:?}");
+        assert!(allocated <= 1, "{allocated} bytes for {frame:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Random operation sequences.
 
 #[derive(Debug, Clone)]
@@ -904,13 +994,13 @@ proptest! {
         for op in &log {
             let mut one = Vec::new();
             op.encode(&mut one);
-            prop_assert_eq!(GroupOp::decode(&one), Ok((op.clone(), one.len())));
+            prop_assert_eq!(decode_within_input(&one), Ok((op.clone(), one.len())));
         }
     }
 
     #[test]
     fn random_bytes_never_panic_the_decoder(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
-        if let Ok((_, used)) = GroupOp::decode(&bytes) {
+        if let Ok((_, used)) = decode_within_input(&bytes) {
             prop_assert!(used <= bytes.len());
         }
         let _ = GroupOp::decode_all(&bytes);
@@ -934,7 +1024,7 @@ proptest! {
         }
         // Decoding stops at the first bad frame; whatever decodes re-encodes to its bytes.
         let mut rest = &bytes[..];
-        while let Ok((op, used)) = GroupOp::decode(rest) {
+        while let Ok((op, used)) = decode_within_input(rest) {
             let mut again = Vec::new();
             op.encode(&mut again);
             prop_assert_eq!(&again[..], &rest[..used]);

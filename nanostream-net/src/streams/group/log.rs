@@ -34,8 +34,9 @@
 //! flag one byte, 0 or 1; a list a `u32` count then its items. Every integer is little-endian.
 //! A frame must be consumed exactly by its fields.
 //!
-//! Decoding never panics and never allocates more than the input's length: every length and
-//! count is checked against the bytes that remain before anything is reserved for it.
+//! Decoding never panics, and [`GroupOp::decode`] allocates at most as many bytes as its input
+//! holds: every length and count is checked against the bytes that remain in the frame before
+//! anything is reserved for it. ([`GroupOp::decode_all`] adds the list of the ops decoded.)
 //!
 //! ```
 //! use nanostream_net::streams::group::GroupOp;
