@@ -3,6 +3,9 @@
 //! - [`id`]: stream entry IDs, their order, and the forms in which commands accept one
 //!   (ranges with `-`, `+` and `(`, `XADD`'s `*` and `<ms>-*`), with redis-server 7.0's
 //!   rules and error replies.
+//! - [`group`]: the consumer groups of one stream (last delivered ID, read counter, pending
+//!   entries, consumers) with what `XGROUP`, `XREADGROUP`, `XACK`, `XPENDING`, `XCLAIM` and
+//!   `XAUTOCLAIM` do to them and reply, and the binary records that journal their changes.
 //! - [`key_path`]: the directory of a stream's journal under the data directory, for any key
 //!   (`../../etc`, NUL bytes, 10 KB names), never outside it and never shared by two keys.
 //! - [`entry`]: how an entry (its ID and field/value pairs) and an `XDEL` tombstone are
@@ -11,6 +14,7 @@
 //!   recovery on open, and the durable watermark an `XADD` is acknowledged on.
 
 pub mod entry;
+pub mod group;
 pub mod id;
 pub mod key_path;
 pub mod stream;
