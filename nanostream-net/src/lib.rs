@@ -53,8 +53,9 @@
 //!   HTTP endpoint.
 //! - [`cli`]: the `nanostream-broker` binary's flags and main loop.
 //! - [`streams`]: the foundations of Redis Streams on the journal: entry IDs with Redis's
-//!   parsing rules, a stream key's directory under the data directory, and one stream's
-//!   entries stored on its journal (the stream commands themselves are not served yet).
+//!   parsing rules, a stream key's directory under the data directory, one stream's entries
+//!   stored on its journal, and consumer-group state with its operation log (the stream
+//!   commands themselves are not served yet).
 //!
 //! The broker runs every command on one thread, in order: `PING`, `ECHO`, `QUIT`, `AUTH`,
 //! `HELLO 2`, `CLIENT SETNAME | GETNAME | SETINFO | ID | LIST | INFO`, `SELECT 0`,
