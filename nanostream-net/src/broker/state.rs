@@ -143,6 +143,15 @@ impl State {
     /// Writes every client's staged output (the end of a batch). Returns the largest backlog
     /// left, for the slowest-subscriber metric.
     pub(crate) fn flush(&mut self) -> usize {
+        // Counted before the writes, so that a client that has its reply sees them counted.
+        if self.delivered > 0 {
+            self.metrics.messages_out(self.delivered);
+            self.delivered = 0;
+        }
+        if self.commands > 0 {
+            self.metrics.commands(self.commands);
+            self.commands = 0;
+        }
         let mut slowest = 0;
         let mut written = 0u64;
         for id in self.answered.drain(..).chain(self.dirty.drain(..)) {
@@ -161,14 +170,6 @@ impl State {
             }
         }
         self.metrics.bytes_out(written);
-        if self.delivered > 0 {
-            self.metrics.messages_out(self.delivered);
-            self.delivered = 0;
-        }
-        if self.commands > 0 {
-            self.metrics.commands(self.commands);
-            self.commands = 0;
-        }
         slowest
     }
 }
