@@ -27,7 +27,12 @@ fn output_limit(text: &str) -> Result<OutputLimit, String> {
 
 /// The NanoStream broker: publish/subscribe over the Redis protocol (RESP2).
 #[derive(Debug, Clone, Parser)]
-#[command(name = "nanostream-broker", version, about, long_about = None)]
+#[command(
+    name = "nanostream-broker",
+    version,
+    about = "The NanoStream broker: publish/subscribe over the Redis protocol (RESP2)",
+    long_about = None
+)]
 pub struct BrokerArgs {
     /// Address to listen on.
     #[arg(long, env = "NANOSTREAM_BIND", default_value = "127.0.0.1")]
