@@ -17,8 +17,16 @@ fn multibulk(args: &[Vec<u8>], out: &mut Vec<u8>) {
     }
 }
 
-/// Feeds `input` in chunks ending at `cuts`, parsing and draining after each chunk.
-fn parse_chunked(input: &[u8], cuts: &[usize], limits: &Limits) -> (Requests, Result<usize, ProtocolError>) {
+/// One decoded request's arguments and the bytes it took, or `None` if incomplete.
+type Step = Result<Option<(Vec<Vec<u8>>, usize)>, ProtocolError>;
+
+/// Feeds `input` in chunks ending at `cuts`, calling `next` on the buffer and draining what
+/// it took after each chunk, until it needs more bytes or fails.
+fn feed_chunked(
+    input: &[u8],
+    cuts: &[usize],
+    mut next: impl FnMut(&[u8]) -> Step,
+) -> (Requests, Result<usize, ProtocolError>) {
     let mut bounds: Vec<usize> = cuts.iter().map(|&c| c % (input.len() + 1)).collect();
     bounds.push(input.len());
     bounds.sort_unstable();
@@ -29,10 +37,10 @@ fn parse_chunked(input: &[u8], cuts: &[usize], limits: &Limits) -> (Requests, Re
         buf.extend_from_slice(&input[fed..end]);
         fed = end;
         loop {
-            match parse_request(&buf, limits) {
-                Ok(Some((req, used))) => {
+            match next(&buf) {
+                Ok(Some((args, used))) => {
                     assert!(used > 0 && used <= buf.len());
-                    out.push(req.args().iter().map(|a| a.to_vec()).collect());
+                    out.push(args);
                     buf.drain(..used);
                 }
                 Ok(None) => break,
@@ -43,63 +51,44 @@ fn parse_chunked(input: &[u8], cuts: &[usize], limits: &Limits) -> (Requests, Re
     (out, Ok(buf.len()))
 }
 
+/// The arguments of a request, copied.
+fn owned(req: &nanostream_net::resp::Request<'_>) -> Vec<Vec<u8>> {
+    req.args().iter().map(|a| a.to_vec()).collect()
+}
+
+/// [`feed_chunked`] through `parse_request`, which starts over on every call.
+fn parse_chunked(input: &[u8], cuts: &[usize], limits: &Limits) -> (Requests, Result<usize, ProtocolError>) {
+    feed_chunked(input, cuts, |buf| {
+        parse_request(buf, limits).map(|r| r.map(|(req, used)| (owned(&req), used)))
+    })
+}
+
 /// [`parse_chunked`] through one [`RequestDecoder`], which resumes instead of starting over.
 fn decode_chunked(input: &[u8], cuts: &[usize], limits: &Limits) -> (Requests, Result<usize, ProtocolError>) {
-    let mut bounds: Vec<usize> = cuts.iter().map(|&c| c % (input.len() + 1)).collect();
-    bounds.push(input.len());
-    bounds.sort_unstable();
     let mut decoder = RequestDecoder::new(*limits);
-    let mut out = Vec::new();
-    let mut buf = Vec::new();
-    let mut fed = 0;
-    for end in bounds {
-        buf.extend_from_slice(&input[fed..end]);
-        fed = end;
-        loop {
-            match decoder.decode(&buf) {
-                Ok(Some((req, used))) => {
-                    assert!(used > 0 && used <= buf.len());
-                    out.push(req.args().iter().map(|a| a.to_vec()).collect());
-                    buf.drain(..used);
-                }
-                Ok(None) => break,
-                Err(e) => return (out, Err(e)),
-            }
-        }
-    }
-    (out, Ok(buf.len()))
+    feed_chunked(input, cuts, |buf| {
+        decoder
+            .decode(buf)
+            .map(|r| r.map(|(req, used)| (owned(&req), used)))
+    })
 }
 
 /// [`decode_chunked`] through [`RequestDecoder::decode_ranges`], the allocation-free path the
 /// server reads with.
 fn ranges_chunked(input: &[u8], cuts: &[usize], limits: &Limits) -> (Requests, Result<usize, ProtocolError>) {
-    let mut bounds: Vec<usize> = cuts.iter().map(|&c| c % (input.len() + 1)).collect();
-    bounds.push(input.len());
-    bounds.sort_unstable();
     let mut decoder = RequestDecoder::new(*limits);
     let mut ranges = Vec::new();
-    let mut out = Vec::new();
-    let mut buf = Vec::new();
-    let mut fed = 0;
-    for end in bounds {
-        buf.extend_from_slice(&input[fed..end]);
-        fed = end;
-        loop {
-            match decoder.decode_ranges(&buf, &mut ranges) {
-                Ok(Some((decoded, used))) => {
-                    assert!(used > 0 && used <= buf.len());
-                    out.push(match decoded {
-                        Decoded::Ranges => ranges.iter().map(|r| buf[r.clone()].to_vec()).collect(),
-                        Decoded::Inline(req) => req.args().iter().map(|a| a.to_vec()).collect(),
-                    });
-                    buf.drain(..used);
-                }
-                Ok(None) => break,
-                Err(e) => return (out, Err(e)),
-            }
-        }
-    }
-    (out, Ok(buf.len()))
+    feed_chunked(input, cuts, |buf| {
+        decoder.decode_ranges(buf, &mut ranges).map(|r| {
+            r.map(|(decoded, used)| {
+                let args = match decoded {
+                    Decoded::Ranges => ranges.iter().map(|r| buf[r.clone()].to_vec()).collect(),
+                    Decoded::Inline(req) => owned(&req),
+                };
+                (args, used)
+            })
+        })
+    })
 }
 
 fn arg() -> impl Strategy<Value = Vec<u8>> {

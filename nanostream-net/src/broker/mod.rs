@@ -170,6 +170,12 @@ impl EventHandlerMut<BrokerEvent> for BrokerHandler {
     }
 }
 
+/// The most events one thread hands the broker with one claim: a quarter of the ring, so that
+/// one large batch never holds the whole ring while other producers wait.
+pub(crate) fn claim_chunk(ring: &nanostream::MultiProducer<BrokerEvent, BrokerWait>) -> usize {
+    usize::try_from(ring.buffer_size() / 4).unwrap_or(1).max(1)
+}
+
 /// Appends Redis's reply to a client refused at accept time.
 pub(crate) fn max_clients_reply(out: &mut Vec<u8>) {
     encode::error(out, "ERR max number of clients reached");

@@ -73,7 +73,8 @@ pub(crate) fn config(state: &mut State, client: ClientId, mut args: Args<'_>) ->
 
 /// The resident memory of this process, from `/proc/self/statm` (0 where it is unavailable).
 fn resident_bytes() -> u64 {
-    let page = 4096;
+    // SAFETY: `sysconf` only reads a configuration value; it has no pointer arguments.
+    let page = u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
     std::fs::read_to_string("/proc/self/statm")
         .ok()
         .and_then(|s| s.split_whitespace().nth(1).and_then(|n| n.parse::<u64>().ok()))

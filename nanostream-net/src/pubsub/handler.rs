@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 
 use nanostream::{EventHandler, MultiProducer, Producer};
 
-use crate::broker::{BrokerEvent, BrokerWait, EventKind};
+use crate::broker::{claim_chunk, BrokerEvent, BrokerWait, EventKind};
 
 /// Publishes each event of a pipeline to the remote subscribers of one channel (and of every
 /// pattern matching it), as `PUBLISH channel <encoded event>` would. Made by
@@ -54,7 +54,7 @@ impl<E, F> std::fmt::Debug for NetworkHandler<E, F> {
 
 impl<E, F> NetworkHandler<E, F> {
     pub(crate) fn new(ring: MultiProducer<BrokerEvent, BrokerWait>, channel: Vec<u8>, encode: F) -> Self {
-        let chunk = usize::try_from(ring.buffer_size() / 4).unwrap_or(1).max(1);
+        let chunk = claim_chunk(&ring);
         NetworkHandler {
             ring,
             channel,

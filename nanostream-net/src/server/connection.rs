@@ -65,7 +65,7 @@ pub(crate) enum Flushed {
 
 /// How a read ended.
 #[derive(Debug)]
-pub(crate) enum Read_ {
+pub(crate) enum ReadOutcome {
     /// Read this many bytes (maybe 0: nothing was there); the socket has no more for now.
     Data(usize),
     /// Read this many bytes, a turn's worth: the socket may hold more, read it again soon.
@@ -180,10 +180,10 @@ impl Connection {
     /// Reads what the socket has into `buf` (I/O thread). With `to_the_end`, reads until the
     /// socket would block or ends, even after a short read: the poll said the peer closed its
     /// side, and that end must be seen now, as no further readiness event will announce it.
-    pub(crate) fn read(&self, buf: &mut Vec<u8>, to_the_end: bool) -> io::Result<Read_> {
+    pub(crate) fn read(&self, buf: &mut Vec<u8>, to_the_end: bool) -> io::Result<ReadOutcome> {
         let mut io = self.io.lock();
         if io.shut {
-            return Ok(Read_::Eof(0));
+            return Ok(ReadOutcome::Eof(0));
         }
         let result = match &mut io.transport {
             Transport::Plain(stream) => read_plain(stream, buf, to_the_end),
@@ -364,7 +364,7 @@ fn write_tls(
     }
 }
 
-fn read_plain(mut stream: &TcpStream, buf: &mut Vec<u8>, to_the_end: bool) -> io::Result<Read_> {
+fn read_plain(mut stream: &TcpStream, buf: &mut Vec<u8>, to_the_end: bool) -> io::Result<ReadOutcome> {
     let mut total = 0;
     loop {
         let len = buf.len();
@@ -373,24 +373,24 @@ fn read_plain(mut stream: &TcpStream, buf: &mut Vec<u8>, to_the_end: bool) -> io
         match stream.read(&mut buf[len..]) {
             Ok(0) => {
                 buf.truncate(len);
-                return Ok(Read_::Eof(total));
+                return Ok(ReadOutcome::Eof(total));
             }
             Ok(n) => {
                 buf.truncate(len + n);
                 total += n;
                 if total >= READ_BUDGET {
-                    return Ok(Read_::More(total));
+                    return Ok(ReadOutcome::More(total));
                 }
                 if n < spare && !to_the_end {
                     // A short read: the socket is drained (a further read would block). Data
                     // arriving later, or the peer's end, raises a new readiness event.
-                    return Ok(Read_::Data(total));
+                    return Ok(ReadOutcome::Data(total));
                 }
             }
             Err(e) => {
                 buf.truncate(len);
                 match e.kind() {
-                    io::ErrorKind::WouldBlock => return Ok(Read_::Data(total)),
+                    io::ErrorKind::WouldBlock => return Ok(ReadOutcome::Data(total)),
                     io::ErrorKind::Interrupted => {}
                     _ => return Err(e),
                 }
@@ -403,14 +403,14 @@ fn read_tls(
     mut stream: &TcpStream,
     tls: &mut rustls::ServerConnection,
     buf: &mut Vec<u8>,
-) -> io::Result<Read_> {
+) -> io::Result<ReadOutcome> {
     let mut total = 0;
     loop {
         // Read until the socket has nothing more: the poll is edge-triggered.
         let eof = match tls.read_tls(&mut stream) {
             Ok(0) => true,
             Ok(_) => false,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Read_::Data(total)),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(ReadOutcome::Data(total)),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
@@ -426,7 +426,7 @@ fn read_tls(
             total += n;
         }
         if eof || state.peer_has_closed() {
-            return Ok(Read_::Eof(total));
+            return Ok(ReadOutcome::Eof(total));
         }
     }
 }

@@ -14,8 +14,8 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use nanostream::{MultiProducer, Producer};
 
 use super::batch::Batch;
-use super::connection::{Connection, Read_, Transport};
-use crate::broker::{max_clients_reply, Ack, BrokerEvent, BrokerWait, EventKind};
+use super::connection::{Connection, ReadOutcome, Transport};
+use crate::broker::{claim_chunk, max_clients_reply, Ack, BrokerEvent, BrokerWait, EventKind};
 use crate::commands::{early, Early};
 use crate::ops::{DisconnectReason, Metrics};
 use crate::pubsub::ClientId;
@@ -95,7 +95,7 @@ impl IoLoop {
         stop: Arc<AtomicBool>,
         spin: bool,
     ) -> io::Result<Self> {
-        let producer_chunk = (producer.buffer_size() / 4).max(1);
+        let chunk = claim_chunk(&producer);
         let mut this = IoLoop {
             poll,
             listeners,
@@ -108,7 +108,7 @@ impl IoLoop {
             spin,
             readers: HashMap::new(),
             next_id: FIRST_CLIENT,
-            batch: Batch::new(usize::try_from(producer_chunk).unwrap_or(1)),
+            batch: Batch::new(chunk),
             scratch: Vec::new(),
             ranges: Vec::new(),
             again: Vec::new(),
@@ -304,12 +304,12 @@ impl IoLoop {
         };
         let outcome = reader.connection.read(buf, reader.peer_closing);
         let (n, peer_ended, failed) = match outcome {
-            Ok(Read_::Data(n)) => (n, false, false),
-            Ok(Read_::More(n)) => {
+            Ok(ReadOutcome::Data(n)) => (n, false, false),
+            Ok(ReadOutcome::More(n)) => {
                 again.push(id);
                 (n, false, false)
             }
-            Ok(Read_::Eof(n)) => (n, true, false),
+            Ok(ReadOutcome::Eof(n)) => (n, true, false),
             Err(_) => (0, true, true),
         };
         metrics.bytes_in(n as u64);
