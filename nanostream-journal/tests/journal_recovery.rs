@@ -59,9 +59,10 @@ fn random_corruption_to_the_end_keeps_exactly_the_valid_prefix() {
         let n = rng.range(20, 150);
         let positions = write_unclean(tmp.path(), n);
         let end = positions[n as usize];
-        // From a random point (possibly past the last record) to a random end past the data.
+        // From a random point (possibly past the last record) to a random end past both the
+        // data and the start of the damage.
         let from = rng.range(HEADER, end + 64);
-        let to = end + rng.range(1, 512);
+        let to = from.max(end) + rng.range(1, 512);
         let mut garbage = vec![0u8; (to - from) as usize];
         rng.fill(&mut garbage);
         overwrite(&segment_file(tmp.path(), 0, "log"), from, &garbage);
