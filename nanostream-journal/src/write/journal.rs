@@ -428,6 +428,31 @@ impl Journal {
             total,
             now_ns(),
         );
+        self.delete_oldest(n)
+    }
+
+    /// Deletes the oldest sealed segments whose records all lie below `offset`; returns how
+    /// many were deleted. The active segment is never deleted, so records from its base on
+    /// stay. Readers asking for a deleted offset get
+    /// [`Error::OffsetOutOfRange`](crate::Error::OffsetOutOfRange).
+    ///
+    /// This is retention decided by the application: a stream trimmed up to an entry deletes
+    /// the segments before it.
+    pub fn delete_before(&mut self, offset: u64) -> Result<usize> {
+        let next_bases = self
+            .sealed
+            .iter()
+            .skip(1)
+            .map(|s| s.base)
+            .chain(std::iter::once(self.active.base));
+        let n = next_bases.take_while(|&end| end <= offset).count();
+        self.delete_oldest(n)
+    }
+
+    /// Deletes the `n` oldest sealed segments (fewer if there are fewer), then syncs the
+    /// directory.
+    fn delete_oldest(&mut self, n: usize) -> Result<usize> {
+        let mut deleted = 0;
         for _ in 0..n {
             let Some(s) = self.sealed.front().copied() else {
                 break;
@@ -441,12 +466,13 @@ impl Journal {
                 }
             }
             self.sealed.pop_front();
-            tracing::debug!(base = s.base, "retention deleted segment");
+            deleted += 1;
+            tracing::debug!(base = s.base, "deleted segment");
         }
-        if n > 0 {
+        if deleted > 0 {
             sync_dir(&self.dir).at(&self.dir)?;
         }
-        Ok(n)
+        Ok(deleted)
     }
 
     /// Makes everything durable, writes the clean-shutdown marker and releases the lock.

@@ -1,5 +1,6 @@
 //! What the broker thread knows about one client.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -25,6 +26,10 @@ pub(crate) struct Client {
     pub(crate) last_command_name: &'static str,
     /// It sent QUIT or broke the protocol: nothing more is executed for it.
     pub(crate) closing: bool,
+    /// It waits in a blocking read: its next commands are held in `held`.
+    pub(crate) blocked: bool,
+    /// Commands it sent while blocked, run in order once it is served.
+    pub(crate) held: VecDeque<Vec<Vec<u8>>>,
 }
 
 impl Client {
@@ -40,6 +45,8 @@ impl Client {
             last_command: Instant::now(),
             last_command_name: "NULL",
             closing: false,
+            blocked: false,
+            held: VecDeque::new(),
         }
     }
 

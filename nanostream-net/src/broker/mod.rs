@@ -6,6 +6,7 @@
 //! buffer with one non-blocking write per client. Running every command on one thread keeps
 //! each client's replies in request order and the subscription state free of locks.
 
+mod blocked;
 mod client;
 mod event;
 mod state;
@@ -17,16 +18,23 @@ use std::time::{Duration, Instant};
 use nanostream::EventHandlerMut;
 use parking_lot::{Condvar, Mutex};
 
+pub(crate) use blocked::Blocked;
 pub(crate) use client::Client;
 pub(crate) use event::{BrokerEvent, EventKind};
 pub(crate) use state::{Settings, State};
 pub use wait::BrokerWait;
 
 use crate::ops::{DisconnectReason, Metrics};
+use crate::pubsub::ClientId;
 use crate::resp::encode;
+use crate::streams::keyspace::Keyspace;
 
 /// How long shutdown waits for clients to take their last bytes.
 const SHUTDOWN_FLUSH: Duration = Duration::from_secs(1);
+
+/// How many times one batch's end retries blocked reads woken by entries that the commands
+/// they held added (each round is bounded by the reads blocked; this bounds the chain).
+const MAX_WAKE_ROUNDS: usize = 16;
 
 /// A one-shot signal: the broker thread sets it, another thread waits for it.
 #[derive(Debug, Default)]
@@ -71,15 +79,125 @@ impl std::fmt::Debug for BrokerHandler {
 }
 
 impl BrokerHandler {
-    pub(crate) fn new(settings: Arc<Settings>, metrics: Arc<Metrics>) -> Self {
+    pub(crate) fn new(settings: Arc<Settings>, metrics: Arc<Metrics>, keyspace: Option<Keyspace>) -> Self {
         BrokerHandler {
-            state: State::new(settings, metrics),
+            state: State::new(settings, metrics, keyspace),
+        }
+    }
+
+    /// Runs a command, or holds it while its client is blocked.
+    fn command(&mut self, client: ClientId, args: &[std::borrow::Cow<'_, [u8]>]) {
+        let Some(c) = self.state.clients.get_mut(&client) else {
+            return;
+        };
+        if c.closing {
+            return;
+        }
+        if c.blocked {
+            c.held.push_back(args.iter().map(|a| a.to_vec()).collect());
+            return;
+        }
+        crate::commands::execute(&mut self.state, client, args);
+    }
+
+    /// Ends a batch: makes the streams written durable, serves the blocked reads that have
+    /// entries now (making what they changed durable too), then writes every client's replies.
+    fn finish_batch(&mut self) {
+        self.commit_streams();
+        if !self.state.blocked.is_empty() {
+            self.wake_blocked();
+            self.expire_blocked();
+            self.commit_streams();
+        }
+        self.state.signaled.clear();
+        let slowest = self.state.flush();
+        self.state.metrics.set_slowest_backlog(slowest as u64);
+    }
+
+    /// Commits every stream written in this batch. If a commit fails, the writes of this
+    /// batch may not be durable: their clients are disconnected instead of answered.
+    fn commit_streams(&mut self) {
+        let Some(keyspace) = self.state.keyspace.as_mut() else {
+            return;
+        };
+        let failed = keyspace.commit();
+        let writers = std::mem::take(&mut self.state.writers);
+        if failed.is_empty() {
+            return;
+        }
+        for (key, e) in &failed {
+            tracing::error!(stream = %String::from_utf8_lossy(key), error = %e, "making a stream durable failed; disconnecting the clients that wrote in this batch");
+        }
+        for id in writers {
+            if let Some(c) = self.state.clients.get_mut(&id) {
+                c.staged.clear();
+                c.closing = true;
+                c.connection.close(DisconnectReason::IoError);
+            }
+        }
+    }
+
+    /// Runs again the blocked reads waiting on streams that got entries, oldest first.
+    fn wake_blocked(&mut self) {
+        for _ in 0..MAX_WAKE_ROUNDS {
+            if self.state.signaled.is_empty() {
+                break;
+            }
+            let keys = std::mem::take(&mut self.state.signaled);
+            let mut still = Vec::new();
+            for read in self.state.blocked.take_waiting_on(&keys) {
+                let args: Vec<std::borrow::Cow<'_, [u8]>> = read
+                    .request
+                    .iter()
+                    .map(|a| std::borrow::Cow::Borrowed(&a[..]))
+                    .collect();
+                self.state.retrying = true;
+                self.state.still_blocked = false;
+                crate::commands::execute(&mut self.state, read.client, &args);
+                self.state.retrying = false;
+                if self.state.still_blocked {
+                    still.push(read);
+                } else {
+                    self.unblock(read.client);
+                }
+            }
+            self.state.blocked.put_back(still);
+        }
+    }
+
+    /// Answers the blocked reads whose time is up with the null reply.
+    fn expire_blocked(&mut self) {
+        for read in self.state.blocked.take_expired(Instant::now()) {
+            if self.state.clients.contains_key(&read.client) {
+                encode::null_array(self.state.out(read.client));
+                self.unblock(read.client);
+            }
+        }
+    }
+
+    /// Lets a served client go on: runs the commands it sent meanwhile, until one blocks.
+    fn unblock(&mut self, client: ClientId) {
+        let Some(c) = self.state.clients.get_mut(&client) else {
+            return;
+        };
+        c.blocked = false;
+        while let Some(args) = self
+            .state
+            .clients
+            .get_mut(&client)
+            .filter(|c| !c.blocked && !c.closing)
+            .and_then(|c| c.held.pop_front())
+        {
+            let args: Vec<std::borrow::Cow<'_, [u8]>> =
+                args.iter().map(|a| std::borrow::Cow::Borrowed(&a[..])).collect();
+            crate::commands::execute(&mut self.state, client, &args);
         }
     }
 
     fn disconnected(&mut self, event: &BrokerEvent) {
         let id = event.client;
         self.state.registry.remove_client(id);
+        self.state.blocked.remove_client(id);
         if let Some(c) = self.state.clients.remove(&id) {
             let reason = c
                 .connection
@@ -121,12 +239,7 @@ impl EventHandlerMut<BrokerEvent> for BrokerHandler {
                     self.state.clients.insert(connection.id, Client::new(connection));
                 }
             }
-            EventKind::Command => {
-                let closing = self.state.clients.get(&event.client).is_none_or(|c| c.closing);
-                if !closing {
-                    crate::commands::execute(&mut self.state, event.client, event.args());
-                }
-            }
+            EventKind::Command => self.command(event.client, event.args()),
             EventKind::ProtocolError => {
                 if self.state.clients.contains_key(&event.client) {
                     let reply = event.args().first().map(|a| a.to_vec()).unwrap_or_default();
@@ -160,13 +273,25 @@ impl EventHandlerMut<BrokerEvent> for BrokerHandler {
         }
         event.clear();
         if end_of_batch {
-            let slowest = self.state.flush();
-            self.state.metrics.set_slowest_backlog(slowest as u64);
+            self.finish_batch();
+        }
+    }
+
+    fn on_timeout(&mut self, _sequence: i64) {
+        if !self.state.blocked.is_empty() {
+            self.expire_blocked();
+            self.state.flush();
         }
     }
 
     fn on_shutdown(&mut self) {
         self.shutdown_clients();
+        if let Some(keyspace) = self.state.keyspace.take() {
+            match keyspace.close() {
+                Ok(()) => tracing::info!("streams closed cleanly"),
+                Err(e) => tracing::error!(error = %e, "closing the streams"),
+            }
+        }
     }
 }
 

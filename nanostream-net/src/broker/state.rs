@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::blocked::BlockedReads;
 use super::client::Client;
 use crate::ops::{DisconnectReason, Metrics};
 use crate::pubsub::source::Sink;
@@ -12,6 +13,8 @@ use crate::pubsub::{ClientId, Registry};
 use crate::resp::encode;
 use crate::server::connection::Flushed;
 use crate::server::OutputLimit;
+use crate::streams::group::GroupOp;
+use crate::streams::keyspace::Keyspace;
 
 /// A delivery frame buffer grown past this (by a large payload) is given back afterwards.
 const KEEP_FRAME_CAPACITY: usize = 64 * 1024;
@@ -48,6 +51,21 @@ pub(crate) struct State {
     /// Messages queued to subscribers in this batch, for the metrics.
     pub(crate) delivered: u64,
     pub(crate) commands: u64,
+    /// The streams (`None`: the server was started without a data directory).
+    pub(crate) keyspace: Option<Keyspace>,
+    /// Clients waiting in `XREAD`/`XREADGROUP ... BLOCK`.
+    pub(crate) blocked: BlockedReads,
+    /// Stream keys that got new entries in this batch: their blocked readers are retried.
+    pub(crate) signaled: Vec<Vec<u8>>,
+    /// Clients that wrote to a stream in this batch: if the batch's sync fails, they are
+    /// disconnected instead of answered.
+    pub(crate) writers: Vec<ClientId>,
+    /// The consumer-group ops of the command running, reused.
+    pub(crate) group_ops: Vec<GroupOp>,
+    /// A blocked read is being run again.
+    pub(crate) retrying: bool,
+    /// Set by a blocked read run again that still found nothing.
+    pub(crate) still_blocked: bool,
 }
 
 impl std::fmt::Debug for State {
@@ -59,7 +77,7 @@ impl std::fmt::Debug for State {
 }
 
 impl State {
-    pub(crate) fn new(settings: Arc<Settings>, metrics: Arc<Metrics>) -> Self {
+    pub(crate) fn new(settings: Arc<Settings>, metrics: Arc<Metrics>, keyspace: Option<Keyspace>) -> Self {
         State {
             settings,
             metrics,
@@ -72,6 +90,13 @@ impl State {
             frame: Vec::new(),
             delivered: 0,
             commands: 0,
+            keyspace,
+            blocked: BlockedReads::default(),
+            signaled: Vec::new(),
+            writers: Vec::new(),
+            group_ops: Vec::new(),
+            retrying: false,
+            still_blocked: false,
         }
     }
 

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Parser, ValueEnum};
 
 use crate::server::{parse_size, OutputLimit};
+use crate::streams::keyspace::FsyncPolicy;
 
 /// Whether the broker refuses to listen on a non-loopback address without a password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -20,6 +21,10 @@ fn size(text: &str) -> Result<usize, String> {
     parse_size(text).map_err(|e| e.to_string())
 }
 
+fn fsync_policy(text: &str) -> Result<FsyncPolicy, String> {
+    text.parse()
+}
+
 fn output_limit(text: &str) -> Result<OutputLimit, String> {
     text.parse()
         .map_err(|e: crate::server::OutputLimitError| e.to_string())
@@ -30,7 +35,7 @@ fn output_limit(text: &str) -> Result<OutputLimit, String> {
 #[command(
     name = "nanostream-broker",
     version,
-    about = "The NanoStream broker: publish/subscribe over the Redis protocol (RESP2)",
+    about = "The NanoStream broker: publish/subscribe and durable streams over the Redis protocol (RESP2)",
     long_about = None
 )]
 pub struct BrokerArgs {
@@ -76,4 +81,17 @@ pub struct BrokerArgs {
     /// Slots in the broker's ring (a power of two).
     #[arg(long, env = "NANOSTREAM_RING_SIZE", default_value_t = 4096)]
     pub ring_size: usize,
+    /// Where streams are stored: one directory per stream key, created on first use.
+    #[arg(long, env = "NANOSTREAM_DATA_DIR", default_value = "nanostream-data")]
+    pub data_dir: PathBuf,
+    /// When stream writes reach the disk: `batch` (one fdatasync per batch of commands before
+    /// the replies: nothing acknowledged is lost even on power loss), `interval:<ms>` (a
+    /// background fdatasync every <ms>; a power loss can lose up to <ms> of replies) or
+    /// `never` (the OS decides). A killed broker loses nothing acknowledged under any of them.
+    #[arg(long, env = "NANOSTREAM_FSYNC", default_value = "batch", value_parser = fsync_policy)]
+    pub fsync: FsyncPolicy,
+    /// The size of each stream's journal segments: `XADD MAXLEN ~` and `XTRIM ~` free disk
+    /// a whole segment at a time.
+    #[arg(long, env = "NANOSTREAM_SEGMENT_SIZE", default_value = "16mb", value_parser = size)]
+    pub segment_size: usize,
 }

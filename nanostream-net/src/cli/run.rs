@@ -1,5 +1,6 @@
 //! Running a broker from its flags until it is told to stop.
 
+use crate::streams::keyspace::KeyspaceConfig;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -73,7 +74,24 @@ pub fn config(args: &BrokerArgs) -> Result<ServerConfig, RunError> {
         } else {
             Profile::Shared
         },
+        streams: Some(KeyspaceConfig {
+            data_dir: args.data_dir.clone(),
+            fsync: args.fsync,
+            segment_size: segment_size(args.segment_size)?,
+        }),
     })
+}
+
+/// A segment size the journal accepts: from 64 KiB to 1 GiB.
+fn segment_size(bytes: usize) -> Result<u64, RunError> {
+    const RANGE: std::ops::RangeInclusive<usize> = (64 << 10)..=(1 << 30);
+    if RANGE.contains(&bytes) {
+        Ok(bytes as u64)
+    } else {
+        Err(RunError::Invalid(format!(
+            "--segment-size: {bytes} bytes is outside 64kb..1gb"
+        )))
+    }
 }
 
 fn init_logging(level: &str) {

@@ -1,7 +1,7 @@
 //! The command table and `COMMAND [COUNT | DOCS | INFO | LIST]`, which redis-cli and client
 //! libraries ask at start-up.
 
-use super::{client, connection, pubsub, server, unknown_subcommand, Spec};
+use super::{client, connection, pubsub, server, streams, unknown_subcommand, Spec};
 use crate::broker::State;
 use crate::pubsub::ClientId;
 use crate::resp::{encode, Args, CommandError};
@@ -62,6 +62,20 @@ const CLIENT: &[(&str, i32)] = &[
     ("client|help", 2),
 ];
 const CONFIG: &[(&str, i32)] = &[("config|get", -3), ("config|help", 2)];
+const XGROUP: &[(&str, i32)] = &[
+    ("xgroup|create", -5),
+    ("xgroup|destroy", 4),
+    ("xgroup|delconsumer", 5),
+    ("xgroup|createconsumer", 5),
+    ("xgroup|setid", -5),
+    ("xgroup|help", 2),
+];
+const XINFO: &[(&str, i32)] = &[
+    ("xinfo|stream", -3),
+    ("xinfo|groups", 3),
+    ("xinfo|consumers", 4),
+    ("xinfo|help", 2),
+];
 const COMMAND: &[(&str, i32)] = &[
     ("command|count", 2),
     ("command|docs", -2),
@@ -96,6 +110,25 @@ pub(crate) static COMMANDS: &[Spec] = &[
     command_spec("psubscribe", -2, "pubsub", "Listen for messages on channels matching patterns.", pubsub::psubscribe).in_subscribed(),
     command_spec("punsubscribe", -1, "pubsub", "Stop listening to patterns.", pubsub::punsubscribe).in_subscribed(),
     command_spec("pubsub", -2, "pubsub", "Inspect channels and patterns.", pubsub::pubsub).subcommands(PUBSUB),
+    command_spec("xadd", -5, "stream", "Append an entry to a stream, durably.", streams::xadd),
+    command_spec("xlen", 2, "stream", "The number of entries in a stream.", streams::xlen),
+    command_spec("xrange", -4, "stream", "Entries in a range of IDs.", streams::xrange),
+    command_spec("xrevrange", -4, "stream", "Entries in a range of IDs, newest first.", streams::xrevrange),
+    command_spec("xread", -4, "stream", "Entries after IDs, from one or more streams; may block.", streams::xread),
+    command_spec("xreadgroup", -7, "stream", "Entries for a consumer of a group; may block.", streams::xreadgroup),
+    command_spec("xdel", -3, "stream", "Delete entries by ID.", streams::xdel),
+    command_spec("xtrim", -4, "stream", "Delete the oldest entries.", streams::xtrim),
+    command_spec("xinfo", -2, "stream", "Information about streams, groups and consumers.", streams::xinfo).subcommands(XINFO),
+    command_spec("xgroup", -2, "stream", "Create and manage consumer groups.", streams::xgroup).subcommands(XGROUP),
+    command_spec("xack", -4, "stream", "Acknowledge entries of a group.", streams::xack),
+    command_spec("xpending", -3, "stream", "The pending entries of a group.", streams::xpending),
+    command_spec("xclaim", -6, "stream", "Take pending entries over.", streams::xclaim),
+    command_spec("xautoclaim", -6, "stream", "Take idle pending entries over, by scanning.", streams::xautoclaim),
+    command_spec("del", -2, "generic", "Delete keys (streams, with their groups).", streams::del),
+    command_spec("exists", -2, "generic", "Count the keys that exist.", streams::exists),
+    command_spec("type", 2, "generic", "The type of a key.", streams::type_),
+    command_spec("keys", 2, "generic", "The keys matching a pattern.", streams::keys),
+    command_spec("scan", -2, "generic", "Iterate over the keys.", streams::scan),
 ];
 /// Redis's flags for a command, as `COMMAND INFO` lists them.
 fn flags(s: &Spec) -> &'static [&'static str] {

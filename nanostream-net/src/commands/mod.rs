@@ -9,6 +9,7 @@ mod connection;
 mod introspection;
 mod pubsub;
 mod server;
+mod streams;
 
 use std::borrow::Cow;
 

@@ -1,5 +1,6 @@
 //! Everything a [`Server`](super::Server) is started with, in one place, with Redis's defaults.
 
+use crate::streams::keyspace::KeyspaceConfig;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -64,6 +65,9 @@ pub struct ServerConfig {
     pub ring_size: usize,
     /// How the threads wait.
     pub profile: Profile,
+    /// Where and how streams are stored; `None`: no streams (stream commands reply with an
+    /// error). The broker's command line always sets one (`--data-dir`).
+    pub streams: Option<KeyspaceConfig>,
 }
 
 impl Default for ServerConfig {
@@ -77,6 +81,7 @@ impl Default for ServerConfig {
             output_limit: OutputLimit::default(),
             ring_size: 4096,
             profile: Profile::default(),
+            streams: None,
         }
     }
 }

@@ -37,4 +37,12 @@ pub enum ServerError {
     /// The threads or the ring could not be created.
     #[error("cannot start the server: {0}")]
     Start(String),
+    /// The streams in the data directory could not be opened.
+    #[error("cannot open the streams in {}: {source}", dir.display())]
+    Streams {
+        /// The data directory.
+        dir: PathBuf,
+        /// What failed.
+        source: crate::streams::keyspace::KeyspaceError,
+    },
 }

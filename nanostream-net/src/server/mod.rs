@@ -68,6 +68,7 @@ use crate::broker::{BrokerEvent, BrokerHandler, BrokerWait, EventKind, Settings}
 use crate::ops::Metrics;
 use crate::pubsub::handler::NetworkHandler;
 use crate::pubsub::source::{Backpressure, RingSink, SourceStats, Subscription};
+use crate::streams::keyspace::Keyspace;
 use io_loop::{IoLoop, Listener, WAKER};
 
 /// A running broker: its listeners, its I/O thread and its broker pipeline.
@@ -131,6 +132,30 @@ impl Server {
                 tls: Some(tls),
             });
         }
+        let keyspace = match &config.streams {
+            Some(streams) => {
+                let (keyspace, recovered) =
+                    Keyspace::open(streams.clone()).map_err(|source| ServerError::Streams {
+                        dir: streams.data_dir.clone(),
+                        source,
+                    })?;
+                tracing::info!(
+                    dir = %streams.data_dir.display(),
+                    fsync = %streams.fsync,
+                    streams = recovered.streams,
+                    entries = recovered.entries,
+                    groups = recovered.groups,
+                    removed = recovered.removed,
+                    ms = recovered.elapsed_ms,
+                    "streams opened"
+                );
+                for tail in &recovered.recovered_tails {
+                    tracing::warn!(stream = %tail, "recovered a stream not closed cleanly");
+                }
+                Some(keyspace)
+            }
+            None => None,
+        };
         let settings = Arc::new(Settings {
             password: config.password.clone(),
             output_limit: config.output_limit,
@@ -147,7 +172,7 @@ impl Server {
             BrokerEvent::default,
             BrokerWait::for_profile(config.profile),
         )
-        .handle_events_mut(BrokerHandler::new(settings, metrics.clone()))
+        .handle_events_mut(BrokerHandler::new(settings, metrics.clone(), keyspace))
         .thread_name("nanostream-broker")
         .max_batch_size(1024);
         let cores = core_affinity::get_core_ids().unwrap_or_default();

@@ -1,12 +1,13 @@
 //! How a stream's records are written in its journal: an entry (its ID and its field/value
-//! pairs) or a tombstone (the IDs `XDEL` deleted).
+//! pairs), a tombstone (the IDs `XDEL` deleted) or a trim (`XTRIM`, `XADD MAXLEN`/`MINID`:
+//! every entry before an ID is gone, with the stream's counters at that moment).
 //!
 //! Every journal record of a stream is one [`StreamRecord`]. Integers are little-endian; every
 //! byte string is preceded by its length, so fields and values may hold any bytes:
 //!
 //! ```text
 //! +0   u8   format version: 1
-//! +1   u8   kind: 1 = entry, 2 = tombstone
+//! +1   u8   kind: 1 = entry, 2 = tombstone, 3 = trim
 //!
 //! entry:
 //! +2   u64  ID milliseconds
@@ -17,7 +18,18 @@
 //! tombstone:
 //! +2   u32  number of IDs (at least 1)
 //! +6   then each ID: u64 milliseconds, u64 sequence
+//!
+//! trim (66 bytes):
+//! +2   ID   every entry before this ID is deleted (u64 ms, u64 seq)
+//! +18  ID   the stream's last ID
+//! +34  u64  its length after the trim
+//! +42  u64  the entries ever added to it
+//! +50  ID   the greatest ID XDEL deleted
 //! ```
+//!
+//! A trim carries the counters because the segments holding the entries it removed may be
+//! deleted afterwards (`MAXLEN ~`): reading the journal from its first remaining segment, the
+//! last trim record gives the state that the records before it no longer can.
 //!
 //! [`decode`] checks a record completely before handing out anything: a version or kind it does
 //! not know, a length that runs past the end of the record, bytes left over after the last
@@ -59,6 +71,11 @@ pub const FORMAT_VERSION: u8 = 1;
 const KIND_ENTRY: u8 = 1;
 /// The kind byte of a tombstone.
 const KIND_TOMBSTONE: u8 = 2;
+/// The kind byte of a trim.
+const KIND_TRIM: u8 = 3;
+
+/// The length of a trim record.
+pub const TRIM_LEN: usize = 2 + 16 + 16 + 8 + 8 + 16;
 
 /// Bytes before an entry's first field: version, kind, ID, pair count.
 const ENTRY_HEADER_LEN: usize = 2 + 16 + 4;
@@ -192,6 +209,50 @@ pub fn encode_tombstone_into(ids: &[StreamId], out: &mut [u8]) {
     );
 }
 
+/// A trim: every entry before [`before`](Self::before) is deleted, and the stream's counters
+/// right after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Trim {
+    /// The first ID that may still exist: every entry with a lower ID is deleted.
+    pub before: StreamId,
+    /// The stream's last ID.
+    pub last_id: StreamId,
+    /// The number of entries left.
+    pub len: u64,
+    /// The number of entries ever added.
+    pub entries_added: u64,
+    /// The greatest ID `XDEL` ever deleted (`0-0` if none).
+    pub max_deleted_id: StreamId,
+}
+
+impl Trim {
+    /// Writes the record into `out`, which must be exactly [`TRIM_LEN`] bytes long.
+    ///
+    /// # Panics
+    ///
+    /// If `out` has the wrong length.
+    pub fn encode_into(&self, out: &mut [u8]) {
+        let mut w = Writer { out, at: 0 };
+        w.put(&[FORMAT_VERSION, KIND_TRIM]);
+        for id in [self.before, self.last_id] {
+            w.put(&id.ms.to_le_bytes());
+            w.put(&id.seq.to_le_bytes());
+        }
+        w.put(&self.len.to_le_bytes());
+        w.put(&self.entries_added.to_le_bytes());
+        w.put(&self.max_deleted_id.ms.to_le_bytes());
+        w.put(&self.max_deleted_id.seq.to_le_bytes());
+        assert_eq!(w.at, w.out.len(), "the buffer is TRIM_LEN bytes long");
+    }
+
+    /// The record, as a vector.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = vec![0; TRIM_LEN];
+        self.encode_into(&mut out);
+        out
+    }
+}
+
 /// Copies byte strings into a buffer of the exact size.
 struct Writer<'a> {
     out: &'a mut [u8],
@@ -212,6 +273,8 @@ pub enum StreamRecord<'a> {
     Entry(EntryRef<'a>),
     /// IDs deleted by `XDEL`.
     Tombstone(TombstoneRef<'a>),
+    /// Entries before an ID deleted by a trim.
+    Trim(Trim),
 }
 
 /// Decodes and checks a record (see the [module docs](self) for the layout). Never panics and
@@ -226,6 +289,7 @@ pub fn decode(bytes: &[u8]) -> Result<StreamRecord<'_>, EntryError> {
     match kind {
         KIND_ENTRY => decode_entry(bytes).map(StreamRecord::Entry),
         KIND_TOMBSTONE => decode_tombstone(bytes).map(StreamRecord::Tombstone),
+        KIND_TRIM => decode_trim(bytes).map(StreamRecord::Trim),
         other => Err(EntryError::UnknownKind(other)),
     }
 }
@@ -282,6 +346,20 @@ fn decode_entry(bytes: &[u8]) -> Result<EntryRef<'_>, EntryError> {
             body,
         },
     })
+}
+
+fn decode_trim(bytes: &[u8]) -> Result<Trim, EntryError> {
+    match bytes.len() {
+        TRIM_LEN => Ok(Trim {
+            before: id_at(bytes, 2),
+            last_id: id_at(bytes, 18),
+            len: u64_at(bytes, 34),
+            entries_added: u64_at(bytes, 42),
+            max_deleted_id: id_at(bytes, 50),
+        }),
+        n if n > TRIM_LEN => Err(EntryError::TrailingBytes(n - TRIM_LEN)),
+        n => Err(EntryError::Truncated { len: n }),
+    }
 }
 
 fn decode_tombstone(bytes: &[u8]) -> Result<TombstoneRef<'_>, EntryError> {
@@ -476,6 +554,31 @@ mod tests {
     }
 
     #[test]
+    fn trim_layout_is_as_documented_and_round_trips() {
+        let trim = Trim {
+            before: id(5, 1),
+            last_id: id(9, 2),
+            len: 3,
+            entries_added: 12,
+            max_deleted_id: id(4, 4),
+        };
+        let bytes = trim.encode();
+        let mut want = vec![1u8, 3];
+        for n in [5u64, 1, 9, 2, 3, 12, 4, 4] {
+            want.extend_from_slice(&n.to_le_bytes());
+        }
+        assert_eq!(bytes, want);
+        assert_eq!(decode(&bytes), Ok(StreamRecord::Trim(trim)));
+        assert_eq!(
+            decode(&bytes[..TRIM_LEN - 1]),
+            Err(EntryError::Truncated { len: TRIM_LEN - 1 })
+        );
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(decode(&longer), Err(EntryError::TrailingBytes(1)));
+    }
+
+    #[test]
     fn tombstone_layout_is_as_documented() {
         let bytes = encode_tombstone(&[id(1, 2), id(3, 4)]);
         let mut want = vec![1u8, 2];
@@ -654,6 +757,7 @@ mod tests {
                     prop_assert!(!ids.is_empty());
                     prop_assert_eq!(encode_tombstone(&ids), bytes.to_vec());
                 }
+                Ok(StreamRecord::Trim(t)) => prop_assert_eq!(t.encode(), bytes.to_vec()),
             }
             Ok(())
         }

@@ -10,6 +10,8 @@
 //!   (`../../etc`, NUL bytes, 10 KB names), never outside it and never shared by two keys.
 //! - [`entry`]: how an entry (its ID and field/value pairs) and an `XDEL` tombstone are
 //!   encoded as journal records, and decoded from any bytes without panicking.
+//! - [`keyspace`]: every stream of the broker's data directory, with its consumer groups and
+//!   their journal, and the `--fsync` policy.
 //! - [`stream`]: one stream's storage on its journal: append, ranges both ways, deletion,
 //!   recovery on open, and the durable watermark an `XADD` is acknowledged on.
 
@@ -17,6 +19,7 @@ pub mod entry;
 pub mod group;
 pub mod id;
 pub mod key_path;
+pub mod keyspace;
 pub mod stream;
 
 pub use id::{IdError, StreamId, XaddId};

@@ -31,6 +31,11 @@ impl SparseIndex {
     }
 
     /// The number of blocks.
+    /// Forgets the points of the blocks before block `b` (their entries were trimmed).
+    pub(super) fn forget_before(&mut self, b: usize) {
+        self.points.drain(..b.min(self.points.len()));
+    }
+
     #[cfg(test)]
     pub(super) fn blocks(&self) -> usize {
         self.points.len()

@@ -44,6 +44,7 @@ mod config;
 mod error;
 mod index;
 mod read;
+mod trim;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -53,8 +54,10 @@ use nanostream_journal::{Journal, JournalReader, OpenReport};
 
 pub use config::StreamConfig;
 pub use error::{Result, StreamError};
+pub use trim::TrimTo;
 
 use crate::streams::entry::{self, StreamRecord};
+use crate::streams::group::StreamMeta;
 use crate::streams::id::{IdError, StreamId};
 use index::SparseIndex;
 
@@ -115,6 +118,10 @@ pub struct Stream {
     first_id: Option<StreamId>,
     /// Entries not deleted.
     len: u64,
+    /// Entries ever added (`XINFO STREAM`'s `entries-added`).
+    entries_added: u64,
+    /// The greatest ID `XDEL` deleted (`0-0` if none).
+    max_deleted_id: StreamId,
     /// Deleted IDs after `first_id` (every entry before `first_id` is deleted).
     deleted: BTreeSet<StreamId>,
     /// The most IDs one tombstone record holds with this journal's segment size.
@@ -142,6 +149,8 @@ impl Stream {
             last_id: StreamId::MIN,
             first_id: None,
             len: 0,
+            entries_added: 0,
+            max_deleted_id: StreamId::MIN,
             deleted: BTreeSet::new(),
             max_tombstone_ids,
         };
@@ -150,9 +159,17 @@ impl Stream {
     }
 
     /// Reads every record of the journal and rebuilds the bookkeeping from them.
+    ///
+    /// The counters run from the first record kept; a trim record sets them to what they were
+    /// when it was written (the records of segments deleted after a trim are gone).
     fn rebuild(&mut self) -> Result<()> {
         let (from, to) = (self.journal.first_offset(), self.journal.next_offset());
-        let (mut added, mut last_id) = (0u64, StreamId::MIN);
+        let mut last_id = StreamId::MIN;
+        let (mut len, mut added, mut max_deleted) = (0u64, 0u64, StreamId::MIN);
+        let mut trimmed_before = StreamId::MIN;
+        // With its first segments deleted (a trim), a tombstone may name an entry whose record
+        // is gone: the check that it names an entry added before holds only for a whole journal.
+        let whole = from == 0;
         let (index, deleted) = (&mut self.index, &mut self.deleted);
         let mut fault = None;
         read::scan(&mut self.reader, from, to, |offset, record| {
@@ -165,15 +182,29 @@ impl Stream {
                     index.note(e.id(), offset);
                     last_id = e.id();
                     added += 1;
+                    len += 1;
                 }
                 StreamRecord::Tombstone(t) => {
                     for id in t.ids() {
-                        if id > last_id || id == StreamId::MIN {
+                        if whole && (id > last_id || id == StreamId::MIN) {
                             fault = Some((offset, id, "a tombstone for an ID never added"));
                             return false;
                         }
                         deleted.insert(id);
+                        max_deleted = max_deleted.max(id);
+                        len = len.saturating_sub(1);
                     }
+                }
+                StreamRecord::Trim(t) => {
+                    if t.last_id < last_id {
+                        fault = Some((offset, t.last_id, "a trim behind the last entry"));
+                        return false;
+                    }
+                    last_id = t.last_id;
+                    len = t.len;
+                    added = t.entries_added;
+                    max_deleted = t.max_deleted_id;
+                    trimmed_before = trimmed_before.max(t.before);
                 }
             }
             true
@@ -182,10 +213,12 @@ impl Stream {
             return Err(StreamError::OutOfOrder { offset, id, reason });
         }
         self.last_id = last_id;
-        self.len = added.saturating_sub(self.deleted.len() as u64);
+        self.len = len;
+        self.entries_added = added;
+        self.max_deleted_id = max_deleted;
         self.first_id = match self.len {
             0 => None,
-            _ => self.next_live(StreamId::MIN)?,
+            _ => self.next_live(trimmed_before)?,
         };
         self.forget_deleted_before_first();
         Ok(())
@@ -210,6 +243,7 @@ impl Stream {
         self.index.note(id, offset);
         self.last_id = id;
         self.len += 1;
+        self.entries_added += 1;
         if self.first_id.is_none() {
             self.first_id = Some(id);
         }
@@ -244,6 +278,9 @@ impl Stream {
             }
             self.deleted.extend(chunk.iter().copied());
             self.len -= chunk.len() as u64;
+            if let Some(&last) = chunk.last() {
+                self.max_deleted_id = self.max_deleted_id.max(last);
+            }
         }
         // Even after a failed write, what was written is deleted: move the first ID past it.
         if let Some(first) = self.first_id {
@@ -294,6 +331,32 @@ impl Stream {
     /// The number of entries, deleted ones not counted (`XLEN`).
     pub fn len(&self) -> u64 {
         self.len
+    }
+
+    /// The entries ever added, deleted ones included (`XINFO STREAM`'s `entries-added`).
+    pub fn entries_added(&self) -> u64 {
+        self.entries_added
+    }
+
+    /// The greatest ID `XDEL` deleted, `0-0` if none (`max-deleted-entry-id`).
+    pub fn max_deleted_id(&self) -> StreamId {
+        self.max_deleted_id
+    }
+
+    /// The counters consumer groups compute their read counter and lag from.
+    pub fn meta(&self) -> StreamMeta {
+        StreamMeta {
+            length: self.len,
+            first_id: self.first_id.unwrap_or(StreamId::MIN),
+            last_id: self.last_id,
+            max_deleted_entry_id: self.max_deleted_id,
+            entries_added: self.entries_added,
+        }
+    }
+
+    /// Whether an entry with `id` exists and is not deleted.
+    pub fn contains(&mut self, id: StreamId) -> Result<bool> {
+        self.is_live(id)
     }
 
     /// Whether the stream has no entries (deleted ones not counted).
