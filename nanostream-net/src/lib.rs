@@ -52,16 +52,18 @@
 //! - [`ops`]: the counters behind `INFO` and `/metrics`, and the `/health` and `/metrics`
 //!   HTTP endpoint.
 //! - [`cli`]: the `nanostream-broker` binary's flags and main loop.
-//! - [`streams`]: the foundations of Redis Streams on the journal: entry IDs with Redis's
-//!   parsing rules, a stream key's directory under the data directory, one stream's entries
-//!   stored on its journal, and consumer-group state with its operation log (the stream
-//!   commands themselves are not served yet).
+//! - [`streams`]: Redis Streams on the journal: entry IDs with Redis's parsing rules, a
+//!   stream key's directory under the data directory, one stream's entries stored on its
+//!   journal, consumer-group state with its operation log, and the keyspace of every stream
+//!   with the `--fsync` policy.
 //!
 //! The broker runs every command on one thread, in order: `PING`, `ECHO`, `QUIT`, `AUTH`,
 //! `HELLO 2`, `CLIENT SETNAME | GETNAME | SETINFO | ID | LIST | INFO`, `SELECT 0`,
 //! `CONFIG GET`, `COMMAND [COUNT | DOCS | INFO | LIST]`, `INFO`, `PUBLISH`, `SUBSCRIBE`,
-//! `UNSUBSCRIBE`, `PSUBSCRIBE`, `PUNSUBSCRIBE` and `PUBSUB CHANNELS | NUMSUB | NUMPAT`, with
-//! redis-server 7.0's replies. `HELLO 3` (RESP3) is answered `-NOPROTO`.
+//! `UNSUBSCRIBE`, `PSUBSCRIBE`, `PUNSUBSCRIBE`, `PUBSUB CHANNELS | NUMSUB | NUMPAT`, the stream
+//! commands (`XADD`, `XLEN`, `XRANGE`, `XREVRANGE`, `XREAD`, `XDEL`, `XTRIM`, `XINFO`,
+//! `XGROUP`, `XREADGROUP`, `XACK`, `XPENDING`, `XCLAIM`, `XAUTOCLAIM`) and `DEL`, `EXISTS`,
+//! `TYPE`, `KEYS` and `SCAN` over the stream keys, with redis-server 7.0's replies. `HELLO 3` (RESP3) is answered `-NOPROTO`.
 //!
 //! The lower layers are usable on their own: parsing a request and encoding a reply,
 //!
