@@ -174,7 +174,7 @@ impl Server {
         )
         .handle_events_mut(BrokerHandler::new(settings, metrics.clone(), keyspace))
         .thread_name("nanostream-broker")
-        .max_batch_size(1024);
+        .max_batch_size(config.ring_size.max(1024));
         let cores = core_affinity::get_core_ids().unwrap_or_default();
         if spin && cores.len() >= 2 {
             builder = builder.pin_at_core(cores[1].id);

@@ -50,7 +50,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use nanostream_journal::{Journal, JournalReader, OpenReport};
+use nanostream_journal::{Journal, OpenReport};
 
 pub use config::StreamConfig;
 pub use error::{Result, StreamError};
@@ -110,7 +110,7 @@ use index::SparseIndex;
 #[derive(Debug)]
 pub struct Stream {
     journal: Journal,
-    reader: JournalReader,
+    cursor: read::Cursor,
     index: SparseIndex,
     /// The greatest ID ever added (deleted or not); `0-0` before the first.
     last_id: StreamId,
@@ -144,7 +144,7 @@ impl Stream {
             (max_payload.saturating_sub(entry::tombstone_len(0)) / 16).clamp(1, u32::MAX as usize);
         let mut stream = Self {
             journal,
-            reader,
+            cursor: read::Cursor::new(reader),
             index: SparseIndex::new(config.index_every),
             last_id: StreamId::MIN,
             first_id: None,
@@ -172,7 +172,7 @@ impl Stream {
         let whole = from == 0;
         let (index, deleted) = (&mut self.index, &mut self.deleted);
         let mut fault = None;
-        read::scan(&mut self.reader, from, to, |offset, record| {
+        read::scan(&mut self.cursor, from, to, |offset, record| {
             match record {
                 StreamRecord::Entry(e) => {
                     if e.id() <= last_id {

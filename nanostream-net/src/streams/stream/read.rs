@@ -6,11 +6,42 @@ use super::{Result, Stream, StreamError};
 use crate::streams::entry::{self, Fields, StreamRecord};
 use crate::streams::id::StreamId;
 
+/// The stream's journal reader, and what it last read: a read that starts after the last
+/// entry the reader went past continues from where the reader is, instead of seeking back to
+/// the start of an index block (a consumer reading the tail reads each entry once).
+#[derive(Debug)]
+pub(super) struct Cursor {
+    reader: JournalReader,
+    /// The ID of the last entry record read since the reader last moved back.
+    last_entry: Option<StreamId>,
+}
+
+impl Cursor {
+    pub(super) fn new(reader: JournalReader) -> Self {
+        Cursor {
+            reader,
+            last_entry: None,
+        }
+    }
+
+    /// Where a scan for the entries from `start` on, whose index block begins at
+    /// `block_from`, can begin: where the reader is, if it is past `block_from` and every
+    /// entry before it has an ID below `start` (entry IDs grow with offsets); otherwise
+    /// `block_from`.
+    pub(super) fn start_for(&self, start: StreamId, block_from: u64) -> u64 {
+        let at = self.reader.position();
+        match self.last_entry {
+            Some(last) if last < start && at >= block_from => at,
+            _ => block_from,
+        }
+    }
+}
+
 /// Reads the records at journal offsets `from..to` in order, decoded, and hands each to
 /// `visit` with its offset until `visit` returns `false`. A record that is not a stream record
 /// is [`StreamError::Decode`].
 pub(super) fn scan(
-    reader: &mut JournalReader,
+    cursor: &mut Cursor,
     from: u64,
     to: u64,
     mut visit: impl FnMut(u64, StreamRecord<'_>) -> bool,
@@ -18,16 +49,20 @@ pub(super) fn scan(
     if from >= to {
         return Ok(());
     }
-    if reader.position() != from {
-        reader.seek(from)?;
+    if cursor.reader.position() != from {
+        cursor.last_entry = None;
+        cursor.reader.seek(from)?;
     }
-    while reader.position() < to {
-        let Some(record) = reader.read_next()? else {
+    while cursor.reader.position() < to {
+        let Some(record) = cursor.reader.read_next()? else {
             break;
         };
         let offset = record.offset;
         let decoded =
             entry::decode(record.payload).map_err(|source| StreamError::Decode { offset, source })?;
+        if let StreamRecord::Entry(e) = &decoded {
+            cursor.last_entry = Some(e.id());
+        }
         if !visit(offset, decoded) {
             break;
         }
@@ -61,10 +96,10 @@ impl Stream {
         let Some(b) = self.index.block_of(start) else {
             return Ok(out);
         };
-        let from = self.index.span(b, 0).0;
+        let from = self.cursor.start_for(start, self.index.span(b, 0).0);
         let to = self.journal.next_offset();
         let deleted = &self.deleted;
-        scan(&mut self.reader, from, to, |_, record| {
+        scan(&mut self.cursor, from, to, |_, record| {
             let StreamRecord::Entry(e) = record else {
                 return true;
             };
@@ -107,7 +142,7 @@ impl Stream {
             // First the IDs in range in this block, then the fields of the last ones needed.
             matches.clear();
             let deleted = &self.deleted;
-            scan(&mut self.reader, from, to, |offset, record| {
+            scan(&mut self.cursor, from, to, |offset, record| {
                 let StreamRecord::Entry(e) = record else {
                     return true;
                 };
@@ -121,7 +156,7 @@ impl Stream {
             let chosen = &matches[matches.len() - take..];
             if let (Some(&(low, first_offset)), Some(&(high, _))) = (chosen.first(), chosen.last()) {
                 let before = out.len();
-                scan(&mut self.reader, first_offset, to, |_, record| {
+                scan(&mut self.cursor, first_offset, to, |_, record| {
                     let StreamRecord::Entry(e) = record else {
                         return true;
                     };
@@ -158,7 +193,7 @@ impl Stream {
         let deleted = &self.deleted;
         let mut found = None;
         scan(
-            &mut self.reader,
+            &mut self.cursor,
             span.0,
             self.journal.next_offset(),
             |_, record| {
@@ -182,7 +217,7 @@ impl Stream {
         };
         let (from, to) = self.index.span(b, self.journal.next_offset());
         let mut found = false;
-        scan(&mut self.reader, from, to, |_, record| match record {
+        scan(&mut self.cursor, from, to, |_, record| match record {
             StreamRecord::Entry(e) if e.id() >= id => {
                 found = e.id() == id;
                 false

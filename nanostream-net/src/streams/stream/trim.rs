@@ -67,7 +67,7 @@ impl Stream {
         let to = self.journal.next_offset();
         let deleted = &self.deleted;
         let (mut removed, mut kept) = (0u64, None);
-        read::scan(&mut self.reader, from, to, |_, record| {
+        read::scan(&mut self.cursor, from, to, |_, record| {
             let StreamRecord::Entry(e) = record else {
                 return true;
             };
