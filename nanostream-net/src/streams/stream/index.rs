@@ -31,6 +31,30 @@ impl SparseIndex {
     }
 
     /// The number of blocks.
+    /// An index from its saved parts.
+    pub(super) fn from_parts(every: u64, seen: u64, points: Vec<(StreamId, u64)>) -> Self {
+        Self {
+            every: every.max(1),
+            seen,
+            points,
+        }
+    }
+
+    /// The number of entries between two points.
+    pub(super) fn every(&self) -> u64 {
+        self.every
+    }
+
+    /// The entries noted so far.
+    pub(super) fn seen(&self) -> u64 {
+        self.seen
+    }
+
+    /// The points: the ID and offset of each block's first entry.
+    pub(super) fn points(&self) -> &[(StreamId, u64)] {
+        &self.points
+    }
+
     /// Forgets the points of the blocks before block `b` (their entries were trimmed).
     pub(super) fn forget_before(&mut self, b: usize) {
         self.points.drain(..b.min(self.points.len()));

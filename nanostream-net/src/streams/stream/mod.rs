@@ -44,6 +44,7 @@ mod config;
 mod error;
 mod index;
 mod read;
+mod snapshot;
 mod trim;
 
 use std::collections::BTreeSet;
@@ -154,8 +155,40 @@ impl Stream {
             deleted: BTreeSet::new(),
             max_tombstone_ids,
         };
-        stream.rebuild()?;
+        if !stream.restore(dir.as_ref()) {
+            stream.rebuild()?;
+        }
         Ok(stream)
+    }
+
+    /// Takes the bookkeeping from the state a clean close saved, if it matches the journal
+    /// (see `snapshot.rs`); returns whether it did. The file is deleted either way.
+    fn restore(&mut self, dir: &Path) -> bool {
+        let path = snapshot::path(dir);
+        if !path.exists() {
+            return false;
+        }
+        let saved = snapshot::read(dir);
+        let _ = std::fs::remove_file(&path);
+        let Some(saved) = saved else {
+            tracing::warn!(dir = %dir.display(), "ignoring a damaged stream state file; reading the journal");
+            return false;
+        };
+        let matches = !self.journal.open_report().scanned
+            && saved.next_offset == self.journal.next_offset()
+            && saved.first_offset == self.journal.first_offset()
+            && saved.index.every() == self.index.every();
+        if !matches {
+            return false;
+        }
+        self.last_id = saved.last_id;
+        self.first_id = saved.first_id;
+        self.len = saved.len;
+        self.entries_added = saved.entries_added;
+        self.max_deleted_id = saved.max_deleted_id;
+        self.index = saved.index;
+        self.deleted = saved.deleted.into_iter().collect();
+        true
     }
 
     /// Reads every record of the journal and rebuilds the bookkeeping from them.
@@ -410,7 +443,25 @@ impl Stream {
     /// Makes everything durable and closes the journal cleanly. Dropping a stream without
     /// closing it is a crash for the journal: nothing acknowledged is lost, and the next open
     /// recovers its tail.
+    ///
+    /// Closing also saves the stream's bookkeeping beside the journal, so that the next open
+    /// need not read every record (a failure to save it only costs that read).
     pub fn close(self) -> Result<()> {
+        let saved = snapshot::Saved {
+            next_offset: self.journal.next_offset(),
+            first_offset: self.journal.first_offset(),
+            last_id: self.last_id,
+            first_id: self.first_id,
+            len: self.len,
+            entries_added: self.entries_added,
+            max_deleted_id: self.max_deleted_id,
+            index: self.index,
+            deleted: self.deleted.into_iter().collect(),
+        };
+        let dir = self.journal.dir().to_path_buf();
+        if let Err(e) = snapshot::write(&dir, &saved) {
+            tracing::warn!(dir = %dir.display(), error = %e, "could not save the stream's state; the next open reads the journal");
+        }
         Ok(self.journal.close()?)
     }
 }
