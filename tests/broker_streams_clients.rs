@@ -381,23 +381,39 @@ fn cli_session_output(port: u16) -> String {
     String::from_utf8(output.stdout).expect("redis-cli prints text here")
 }
 
-/// The first differing line of two transcripts, with the command that printed it nearby.
-fn first_difference(want: &str, got: &str) -> String {
-    let (want_lines, got_lines): (Vec<&str>, Vec<&str>) = (want.lines().collect(), got.lines().collect());
-    let at = want_lines
-        .iter()
-        .zip(&got_lines)
-        .position(|(w, g)| w != g)
-        .unwrap_or(want_lines.len().min(got_lines.len()));
-    let from = at.saturating_sub(6);
+/// Every difference between two transcripts, as a line diff: `-` for a wanted line that is
+/// missing, `+` for a line printed instead, each with its line number, so that one difference
+/// does not hide the ones after it.
+fn line_diff(want: &str, got: &str) -> String {
+    let (w, g): (Vec<&str>, Vec<&str>) = (want.lines().collect(), got.lines().collect());
+    // common[i][j]: the longest common subsequence of w[i..] and g[j..].
+    let mut common = vec![vec![0usize; g.len() + 1]; w.len() + 1];
+    for i in (0..w.len()).rev() {
+        for j in (0..g.len()).rev() {
+            common[i][j] = if w[i] == g[j] {
+                common[i + 1][j + 1] + 1
+            } else {
+                common[i + 1][j].max(common[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, String::new());
+    while i < w.len() || j < g.len() {
+        if i < w.len() && j < g.len() && w[i] == g[j] {
+            i += 1;
+            j += 1;
+        } else if i < w.len() && (j == g.len() || common[i + 1][j] >= common[i][j + 1]) {
+            out.push_str(&format!("-{:>4} {}\n", i + 1, w[i]));
+            i += 1;
+        } else {
+            out.push_str(&format!("+{:>4} {}\n", j + 1, g[j]));
+            j += 1;
+        }
+    }
     format!(
-        "first difference at output line {} (of {} wanted, {} got)\n--- wanted, lines {}..:\n{}\n--- got:\n{}",
-        at + 1,
-        want_lines.len(),
-        got_lines.len(),
-        from + 1,
-        want_lines[from..(at + 6).min(want_lines.len())].join("\n"),
-        got_lines[from.min(got_lines.len())..(at + 6).min(got_lines.len())].join("\n"),
+        "{} lines wanted, {} got; `-N` is wanted line N, `+N` is printed line N:\n{out}",
+        w.len(),
+        g.len()
     )
 }
 
@@ -405,7 +421,7 @@ fn first_difference(want: &str, got: &str) -> String {
 fn cli_session_on_redis() {
     let fresh = Fresh::start(Target::Redis, "cli");
     let got = cli_session_output(fresh.server.port);
-    assert!(got == CLI_EXPECTED, "{}", first_difference(CLI_EXPECTED, &got));
+    assert!(got == CLI_EXPECTED, "{}", line_diff(CLI_EXPECTED, &got));
 }
 
 #[test]
@@ -418,7 +434,7 @@ fn cli_session_on_broker() {
     assert!(
         got == want,
         "broker and redis-server differ: {}",
-        first_difference(&want, &got)
+        line_diff(&want, &got)
     );
     fresh.assert_nothing_outside_data_dir();
 }

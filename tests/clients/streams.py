@@ -32,6 +32,37 @@ ERR_NO_KEY = (
 )
 ERR_LIMIT = "ERR syntax error, LIMIT cannot be used without the special ~ option"
 
+XGROUP_HELP = [
+    b"XGROUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    b"CREATE <key> <groupname> <id|$> [option]",
+    b"    Create a new consumer group. Options are:",
+    b"    * MKSTREAM",
+    b"      Create the empty stream if it does not exist.",
+    b"    * ENTRIESREAD entries_read",
+    b"      Set the group's entries_read counter (internal use).",
+    b"CREATECONSUMER <key> <groupname> <consumer>",
+    b"    Create a new consumer in the specified group.",
+    b"DELCONSUMER <key> <groupname> <consumer>",
+    b"    Remove the specified consumer.",
+    b"DESTROY <key> <groupname>",
+    b"    Remove the specified group.",
+    b"SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
+    b"    Set the current group ID and entries_read counter.",
+    b"HELP",
+    b"    Prints this help.",
+]
+XINFO_HELP = [
+    b"XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    b"CONSUMERS <key> <groupname>",
+    b"    Show consumers of <groupname>.",
+    b"GROUPS <key>",
+    b"    Show the stream consumer groups.",
+    b"STREAM <key> [FULL [COUNT <count>]",
+    b"    Show information about the stream.",
+    b"HELP",
+    b"    Prints this help.",
+]
+
 
 class RespError:
     """An error reply read by Raw: its whole text, prefix included."""
@@ -630,6 +661,9 @@ def check_xgroup(ck, r, raw, port):
     ck.eq("no key made by XGROUP CREATE without MKSTREAM", lambda: r.exists(b"s:grp:missing"), 0)
     ck.error("XGROUP CREATE invalid ID", raw, ["XGROUP", "CREATE", k, "bad", "x-1"], ERR_BAD_ID)
     ck.error("XGROUP unknown subcommand", raw, ["XGROUP", "FOO"], "ERR unknown subcommand 'FOO'. Try XGROUP HELP.")
+    ck.eq("XGROUP HELP", raw.call("XGROUP", "HELP"), XGROUP_HELP)
+    ck.eq("XINFO HELP", raw.call("XINFO", "HELP"), XINFO_HELP)
+    ck.error("XINFO unknown subcommand", raw, ["XINFO", "FOO"], "ERR unknown subcommand 'FOO'. Try XINFO HELP.")
     ck.eq("XGROUP CREATE MKSTREAM", lambda: r.xgroup_create(b"s:grp:mk", b"g", id="$", mkstream=True), True)
     ck.eq("MKSTREAM made an empty stream", lambda: (r.exists(b"s:grp:mk"), r.xlen(b"s:grp:mk"), r.type(b"s:grp:mk")), (1, 0, b"stream"))
 
@@ -926,6 +960,114 @@ def check_xsetid(ck, r, raw, port):
     ck.eq("XINFO STREAM last-generated-id after XSETID", lambda: r.xinfo_stream(k).get("last-generated-id"), b"100-1")
 
 
+def check_edges(ck, r, raw, port):
+    k = b"s:edge"
+    for stream_id in ["1-1", "1-2", "2-0"]:
+        r.xadd(k, {b"a": b"1"}, id=stream_id)
+    ck.eq("XRANGE (1 + (exclusive incomplete start is 1-0)", ids(r.xrange(k, "(1", "+")), [b"1-1", b"1-2", b"2-0"])
+    ck.eq("XRANGE - (2 (exclusive incomplete end is 2-max)", ids(r.xrange(k, "-", "(2")), [b"1-1", b"1-2", b"2-0"])
+    ck.eq("XREVRANGE (2 -", ids(r.xrevrange(k, "(2", "-")), [b"2-0", b"1-2", b"1-1"])
+    ck.eq("XRANGE (1-2 (2-0", r.xrange(k, "(1-2", "(2-0"), [])
+    ck.eq("XREAD COUNT 0 means no limit (raw)", raw.call("XREAD", "COUNT", "0", "STREAMS", k, "0"),
+          [[k, [[b"1-1", [b"a", b"1"]], [b"1-2", [b"a", b"1"]], [b"2-0", [b"a", b"1"]]]]])
+    r.xgroup_create(k, b"g", id="0")
+    r.xreadgroup(b"g", b"c1", {k: ">"}, count=2)
+    ck.eq("XPENDING with COUNT -1 (raw)", raw.call("XPENDING", k, "g", "-", "+", "-1"), [])
+    ck.eq("XACK of one ID twice in one call", r.xack(k, b"g", "1-1", "1-1"), 1)
+    ck.eq("XDEL of one ID twice in one call", r.xdel(k, "2-0", "2-0"), 1)
+    ck.eq("XREADGROUP that returns nothing (raw)", raw.call("XREADGROUP", "GROUP", "g", "c9", "STREAMS", k, "0"), [[k, []]])
+    ck.eq("... still makes the consumer", sorted(consumer_info(r, k, b"g")), [b"c1", b"c9"])
+    ck.eq("lower-case command and options", raw.call("xadd", k, "maxlen", "=", "10", "nomkstream", "3-0", "a", "1"), b"3-0")
+    ck.eq("lower-case XGROUP subcommand and option", raw.call("xgroup", "create", b"s:edge:lc", "g", "$", "mkstream"), b"OK")
+    ck.eq("mixed-case XINFO subcommand", pairs(raw.call("xInfo", "Stream", k)).get(b"length"), 3)
+    ck.eq("XADD NOMKSTREAM MAXLEN on a missing key", raw.call("XADD", b"s:edge:none", "NOMKSTREAM", "MAXLEN", "1", "*", "a", "1"), None)
+    ck.eq("XTRIM MINID past every entry", r.xtrim(k, minid="99-0", approximate=False), 3)
+    ck.eq("XINFO STREAM after trimming everything",
+          [r.xinfo_stream(k).get(f) for f in ["length", "last-generated-id", "entries-added", "first-entry"]],
+          [0, b"3-0", 4, None])
+
+    # The largest IDs.
+    m = b"s:edge:max"
+    ck.eq("XADD 1-<max seq>", r.xadd(m, {b"a": b"1"}, id="1-18446744073709551615"), b"1-18446744073709551615")
+    ck.error("XADD 1-* after 1-<max seq>", raw, ["XADD", m, "1-*", "a", "1"], "ERR Elements are too large to be stored")
+    ck.eq("XADD 2-* after 1-<max seq>", r.xadd(m, {b"a": b"1"}, id="2-*"), b"2-0")
+    top = b"18446744073709551615-18446744073709551615"
+    ck.eq("XADD the largest ID", r.xadd(m, {b"a": b"1"}, id=top), top)
+    ck.error("XADD * after the largest ID", raw, ["XADD", m, "*", "a", "1"],
+             "ERR The stream has exhausted the last possible ID, unable to add more items")
+    ck.error("XADD <max ms>-* after the largest ID", raw, ["XADD", m, "18446744073709551615-*", "a", "1"],
+             "ERR The stream has exhausted the last possible ID, unable to add more items")
+    ck.eq("XRANGE up to the largest ID", ids(r.xrange(m, "2", "+")), [b"2-0", top])
+    ck.eq("XREVRANGE + from the largest ID COUNT 1", ids(r.xrevrange(m, count=1)), [top])
+
+    # DEL and XADD again: a new stream, counters from zero.
+    r.delete(m)
+    ck.eq("XADD 1-1 after DEL", r.xadd(m, {b"a": b"1"}, id="1-1"), b"1-1")
+    info = r.xinfo_stream(m)
+    ck.eq("XINFO STREAM of the recreated stream", [info.get(f) for f in ["length", "entries-added", "groups", "max-deleted-entry-id"]],
+          [1, 1, 0, b"0-0"])
+
+    # XINFO STREAM FULL, in its parts that do not depend on time.
+    f = b"s:edge:full"
+    for stream_id in ["1-0", "2-0", "3-0"]:
+        r.xadd(f, {b"n": stream_id}, id=stream_id)
+    r.xgroup_create(f, b"g", id="0")
+    r.xreadgroup(b"g", b"alice", {f: ">"}, count=2)
+    reply = raw.call("XINFO", "STREAM", f, "FULL")
+    ck.true("XINFO STREAM FULL answers an array", isinstance(reply, list), reply)
+    full = pairs(reply)
+    ck.eq("XINFO STREAM FULL scalars", [full.get(x) for x in [b"length", b"last-generated-id", b"entries-added",
+                                                              b"max-deleted-entry-id", b"recorded-first-entry-id"]],
+          [3, b"3-0", 3, b"0-0", b"1-0"])
+    ck.eq("XINFO STREAM FULL entries", full.get(b"entries"),
+          [[b"1-0", [b"n", b"1-0"]], [b"2-0", [b"n", b"2-0"]], [b"3-0", [b"n", b"3-0"]]])
+    groups = full.get(b"groups")
+    ck.true("XINFO STREAM FULL has one group", isinstance(groups, list) and len(groups) == 1, groups)
+    if isinstance(groups, list) and len(groups) == 1:
+        group = pairs(groups[0])
+        ck.eq("XINFO STREAM FULL group fields", [group.get(x) for x in [b"name", b"last-delivered-id", b"entries-read", b"lag", b"pel-count"]],
+              [b"g", b"2-0", 2, 1, 2])
+        pel = group.get(b"pending")
+        ck.eq("XINFO STREAM FULL group PEL (ID, consumer, count)", [[p[0], p[1], p[3]] for p in pel] if isinstance(pel, list) else pel,
+              [[b"1-0", b"alice", 1], [b"2-0", b"alice", 1]])
+        ck.true("XINFO STREAM FULL PEL delivery times are ints", isinstance(pel, list) and all(isinstance(p[2], int) for p in pel), pel)
+        consumers = group.get(b"consumers")
+        ck.true("XINFO STREAM FULL has one consumer", isinstance(consumers, list) and len(consumers) == 1, consumers)
+        if isinstance(consumers, list) and len(consumers) == 1:
+            consumer = pairs(consumers[0])
+            ck.eq("XINFO STREAM FULL consumer fields", [consumer.get(x) for x in [b"name", b"pel-count"]], [b"alice", 2])
+            ck.true("XINFO STREAM FULL consumer seen-time is an int", isinstance(consumer.get(b"seen-time"), int), consumer)
+            ck.eq("XINFO STREAM FULL consumer PEL (ID, count)",
+                  [[p[0], p[2]] for p in consumer.get(b"pending") or []], [[b"1-0", 1], [b"2-0", 1]])
+    full = pairs(raw.call("XINFO", "STREAM", f, "FULL", "COUNT", "1"))
+    ck.eq("XINFO STREAM FULL COUNT 1 entries", full.get(b"entries"), [[b"1-0", [b"n", b"1-0"]]])
+
+
+def check_blocking_fanout(ck, r, raw, port):
+    k = b"s:fan"
+    r.xadd(k, {b"a": b"0"}, id="1-0")
+    # Two XREAD readers on the same ID: one XADD wakes both, with the same entry.
+    readers = [connect(port) for _ in range(2)]
+    joins = [blocked_call(lambda c=c: c.xread({k: "1-0"}, count=1, block=5000)) for c in readers]
+    r.xadd(k, {b"a": b"1"}, id="2-0")
+    for n, join in enumerate(joins):
+        result, error, seconds = join()
+        ck.eq("XREAD BLOCK reader %d woken by one XADD" % n, (result, error), ([[k, [(b"2-0", {b"a": b"1"})]]], None))
+    # Two consumers of one group blocked on >: one XADD is delivered to exactly one of them.
+    r.xgroup_create(k, b"g", id="$")
+    joins = [blocked_call(lambda c=c, n=n: c.xreadgroup(b"g", ("c%d" % n).encode(), {k: ">"}, block=1500))
+             for n, c in enumerate(readers)]
+    r.xadd(k, {b"a": b"2"}, id="3-0")
+    results = [join() for join in joins]
+    ck.eq("XREADGROUP BLOCK consumers raised nothing", [e for _, e, _ in results], [None, None])
+    got = sorted(repr(res) for res, _, _ in results)
+    ck.eq("XREADGROUP BLOCK: exactly one consumer gets the entry, the other times out",
+          got, sorted([repr([]), repr([[k, [(b"3-0", {b"a": b"2"})]]])]))
+    ck.eq("XPENDING after the two blocked consumers", r.xpending(k, b"g")["pending"], 1)
+    for c in readers:
+        c.close()
+
+
 SECTIONS = [
     check_keyspace_and_hostile_keys,
     check_xadd,
@@ -939,6 +1081,8 @@ SECTIONS = [
     check_xclaim,
     check_handoff,
     check_xsetid,
+    check_edges,
+    check_blocking_fanout,
 ]
 
 
