@@ -154,7 +154,12 @@ class Checker:
         self.checks += 1
         got = evaluate(got)
         if got != want:
-            self.fail(what, "got %s, want %s" % (short(got), short(want)))
+            if isinstance(got, list) and isinstance(want, list) and len(got) == len(want):
+                # Only the elements that differ, so that a long reply does not hide them.
+                self.fail(what, "; ".join("[%d] got %s, want %s" % (i, short(g), short(w))
+                                          for i, (g, w) in enumerate(zip(got, want)) if g != w))
+            else:
+                self.fail(what, "got %s, want %s" % (short(got), short(want)))
         return got
 
     def true(self, what, condition, got=None):
@@ -1014,7 +1019,8 @@ def check_edges(ck, r, raw, port):
     r.xgroup_create(f, b"g", id="0")
     r.xreadgroup(b"g", b"alice", {f: ">"}, count=2)
     reply = raw.call("XINFO", "STREAM", f, "FULL")
-    ck.true("XINFO STREAM FULL answers an array", isinstance(reply, list), reply)
+    if not ck.true("XINFO STREAM FULL answers an array", isinstance(reply, list), reply):
+        return
     full = pairs(reply)
     ck.eq("XINFO STREAM FULL scalars", [full.get(x) for x in [b"length", b"last-generated-id", b"entries-added",
                                                               b"max-deleted-entry-id", b"recorded-first-entry-id"]],
