@@ -1074,6 +1074,83 @@ def check_blocking_fanout(ck, r, raw, port):
         c.close()
 
 
+def check_concurrent_producers_and_consumers(ck, r, raw, port):
+    """Two producers XADD `*` from their own connections while a tail reader (XREAD BLOCK from
+    the last ID it saw) and three consumers of one group (XREADGROUP BLOCK >, XACK) run: the
+    reader sees every entry once, in ID order; the group delivers each entry to exactly one
+    consumer, and nothing is left pending."""
+    k = b"s:conc"
+    per_producer, producers = 200, 2
+    total = per_producer * producers
+    r.xgroup_create(k, b"g", id="$", mkstream=True)
+    added = [[] for _ in range(producers)]
+    errors = []
+    stop = threading.Event()
+
+    def produce(n):
+        try:
+            client = connect(port)
+            for i in range(per_producer):
+                added[n].append(client.xadd(k, {b"p": str(n).encode(), b"i": str(i).encode()}))
+            client.close()
+        except Exception as e:
+            errors.append("producer %d: %s" % (n, where(e)))
+
+    tailed = []
+
+    def tail():
+        try:
+            client = connect(port)
+            last = b"0-0"
+            until = time.monotonic() + DEADLINE
+            while len(tailed) < total and time.monotonic() < until and not stop.is_set():
+                for _, entries in client.xread({k: last}, count=50, block=500):
+                    tailed.extend(ids(entries))
+                    last = entries[-1][0]
+            client.close()
+        except Exception as e:
+            errors.append("tail: " + where(e))
+
+    consumed = {}
+    lock = threading.Lock()
+
+    def consume(name):
+        try:
+            client = connect(port)
+            until = time.monotonic() + DEADLINE
+            while time.monotonic() < until and not stop.is_set():
+                with lock:
+                    if sum(len(v) for v in consumed.values()) >= total:
+                        break
+                for _, entries in client.xreadgroup(b"g", name, {k: ">"}, count=10, block=200):
+                    got = ids(entries)
+                    if got:
+                        client.xack(k, b"g", *got)
+                    with lock:
+                        consumed.setdefault(name, []).extend(got)
+            client.close()
+        except Exception as e:
+            errors.append("consumer %r: %s" % (name, where(e)))
+
+    threads = [threading.Thread(target=tail, daemon=True)]
+    threads += [threading.Thread(target=consume, args=(("c%d" % n).encode(),), daemon=True) for n in range(3)]
+    threads += [threading.Thread(target=produce, args=(n,), daemon=True) for n in range(producers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(DEADLINE + 2)
+    stop.set()
+    ck.eq("no thread raised or hung", (errors, [t.name for t in threads if t.is_alive()]), ([], []))
+    everything = sorted(sum(added, []), key=parse_id)
+    ck.eq("every XADD * answered an ID", len(everything), total)
+    ck.eq("each producer's IDs increase", [a == sorted(a, key=parse_id) for a in added], [True] * producers)
+    ck.eq("the tail reader saw every entry once, in ID order", tailed, everything)
+    delivered = sum(consumed.values(), [])
+    ck.eq("the group delivered every entry exactly once", sorted(delivered, key=parse_id), everything)
+    ck.eq("nothing pending after the consumers acked", r.xpending(k, b"g")["pending"], 0)
+    ck.eq("XLEN after the producers", r.xlen(k), total)
+
+
 SECTIONS = [
     check_keyspace_and_hostile_keys,
     check_xadd,
@@ -1089,6 +1166,7 @@ SECTIONS = [
     check_xsetid,
     check_edges,
     check_blocking_fanout,
+    check_concurrent_producers_and_consumers,
 ]
 
 
