@@ -117,6 +117,7 @@ pub(crate) static COMMANDS: &[Spec] = &[
     command_spec("xread", -4, "stream", "Entries after IDs, from one or more streams; may block.", streams::xread),
     command_spec("xreadgroup", -7, "stream", "Entries for a consumer of a group; may block.", streams::xreadgroup),
     command_spec("xdel", -3, "stream", "Delete entries by ID.", streams::xdel),
+    command_spec("xsetid", -3, "stream", "Set a stream's last ID and counters.", streams::xsetid),
     command_spec("xtrim", -4, "stream", "Delete the oldest entries.", streams::xtrim),
     command_spec("xinfo", -2, "stream", "Information about streams, groups and consumers.", streams::xinfo).subcommands(XINFO),
     command_spec("xgroup", -2, "stream", "Create and manage consumer groups.", streams::xgroup).subcommands(XGROUP),

@@ -1,4 +1,4 @@
-//! `XADD`, `XLEN`, `XDEL` and `XTRIM`.
+//! `XADD`, `XLEN`, `XDEL`, `XTRIM` and `XSETID`.
 
 use super::{int, keyspace, now_ms, reply, Fail, SYNTAX};
 use crate::broker::State;
@@ -196,5 +196,65 @@ fn run_xdel(state: &mut State, client: ClientId, mut args: Args<'_>) -> Result<(
         None => 0,
     };
     encode::integer(state.out(client), deleted as i64);
+    Ok(())
+}
+
+/// `XSETID key last-id [ENTRIESADDED entries-added] [MAXDELETEDID max-deleted-id]`.
+///
+/// One difference from Redis: the last ID can only grow. Redis lets it go back down to the
+/// newest entry still in the stream; entries trimmed away can still be in the journal, whose
+/// entries stay in ID order, so here a lower ID gets Redis's error for an ID below the top item.
+pub(crate) fn xsetid(state: &mut State, client: ClientId, args: Args<'_>) -> Result<(), CommandError> {
+    let result = run_xsetid(state, client, args);
+    reply(state, client, result)
+}
+
+fn run_xsetid(state: &mut State, client: ClientId, args: Args<'_>) -> Result<(), Fail> {
+    let all: Vec<&[u8]> = args.all().iter().map(|a| &**a).collect();
+    let id = StreamId::parse_strict(all[2], 0)?;
+    let (mut entries_added, mut max_deleted) = (None, None);
+    let mut i = 3;
+    while i < all.len() {
+        let more = all.len() - 1 - i;
+        let opt = all[i];
+        if opt.eq_ignore_ascii_case(b"entriesadded") && more > 0 {
+            let n = int(all[i + 1])?;
+            if n < 0 {
+                return Err("ERR entries_added must be positive".into());
+            }
+            entries_added = Some(n as u64);
+            i += 2;
+        } else if opt.eq_ignore_ascii_case(b"maxdeletedid") && more > 0 {
+            let m = StreamId::parse_strict(all[i + 1], 0)?;
+            if id < m {
+                return Err(
+                    "ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id".into(),
+                );
+            }
+            max_deleted = Some(m);
+            i += 2;
+        } else {
+            return Err(SYNTAX.into());
+        }
+    }
+    let Some(stored) = keyspace(state)?.get_mut(all[1]) else {
+        return Err("ERR no such key".into());
+    };
+    let stream = &mut stored.stream;
+    if id < stream.max_deleted_id() {
+        return Err("ERR The ID specified in XSETID is smaller than current max_deleted_entry_id".into());
+    }
+    if id < stream.last_id() {
+        return Err("ERR The ID specified in XSETID is smaller than the target stream top item".into());
+    }
+    if !stream.is_empty() && entries_added.is_some_and(|n| n < stream.len()) {
+        return Err(
+            "ERR The entries_added specified in XSETID is smaller than the target stream length".into(),
+        );
+    }
+    stream.set_last_id(id, entries_added, max_deleted)?;
+    stored.touch();
+    state.writers.push(client);
+    encode::simple_string(state.out(client), "OK");
     Ok(())
 }

@@ -5,6 +5,7 @@ use crate::broker::State;
 use crate::pubsub::ClientId;
 use crate::resp::{encode, Args, CommandError};
 use crate::streams::id::StreamId;
+use crate::streams::keyspace::StoredStream;
 
 const HELP: &[&str] = &[
     "XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -15,7 +16,7 @@ const HELP: &[&str] = &[
     "STREAM <key> [FULL [COUNT <count>]",
     "    Show information about the stream.",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
 ];
 
 /// `XINFO STREAM key`, `XINFO GROUPS key`, `XINFO CONSUMERS key group`, `XINFO HELP`.
@@ -27,6 +28,84 @@ pub(crate) fn xinfo(state: &mut State, client: ClientId, args: Args<'_>) -> Resu
 fn shown(b: &[u8]) -> String {
     let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
     String::from_utf8_lossy(&b[..end]).into_owned()
+}
+
+/// `XINFO STREAM key FULL [COUNT n]`: the stream's counters, its first `count` entries and
+/// every group with its first `count` pending entries and each consumer's (`None`: all).
+fn full_stream(out: &mut Vec<u8>, stored: &mut StoredStream, count: Option<usize>) -> Result<(), Fail> {
+    let stream = &mut stored.stream;
+    let entries = stream.range(StreamId::MIN, StreamId::MAX, count)?;
+    let segments = stream.journal().segment_count() as i64;
+    let meta = stream.meta();
+    encode::array_header(out, 18);
+    encode::bulk(out, b"length");
+    encode::integer(out, stream.len() as i64);
+    encode::bulk(out, b"radix-tree-keys");
+    encode::integer(out, segments);
+    encode::bulk(out, b"radix-tree-nodes");
+    encode::integer(out, segments);
+    encode::bulk(out, b"last-generated-id");
+    id_bulk(out, stream.last_id());
+    encode::bulk(out, b"max-deleted-entry-id");
+    id_bulk(out, stream.max_deleted_id());
+    encode::bulk(out, b"entries-added");
+    encode::integer(out, stream.entries_added() as i64);
+    encode::bulk(out, b"recorded-first-entry-id");
+    id_bulk(out, stream.first_id().unwrap_or(StreamId::MIN));
+    encode::bulk(out, b"entries");
+    super::entries(out, &entries);
+    encode::bulk(out, b"groups");
+    encode::array_header(out, stored.groups.len());
+    let limit = count.unwrap_or(usize::MAX);
+    for g in stored.groups.iter() {
+        encode::array_header(out, 14);
+        encode::bulk(out, b"name");
+        encode::bulk(out, g.name());
+        encode::bulk(out, b"last-delivered-id");
+        id_bulk(out, g.last_delivered_id());
+        encode::bulk(out, b"entries-read");
+        match g.entries_read() {
+            Some(n) => encode::integer(out, n as i64),
+            None => encode::null_bulk(out),
+        }
+        encode::bulk(out, b"lag");
+        match g.lag(&meta) {
+            Some(n) => encode::integer(out, n as i64),
+            None => encode::null_bulk(out),
+        }
+        encode::bulk(out, b"pel-count");
+        encode::integer(out, g.pel().len() as i64);
+        encode::bulk(out, b"pending");
+        encode::array_header(out, g.pel().len().min(limit));
+        for (id, p) in g.pel().iter().take(limit) {
+            encode::array_header(out, 4);
+            id_bulk(out, *id);
+            encode::bulk(out, &p.consumer);
+            encode::integer(out, p.delivery_time_ms as i64);
+            encode::integer(out, p.delivery_count as i64);
+        }
+        encode::bulk(out, b"consumers");
+        encode::array_header(out, g.consumers().count());
+        for c in g.consumers() {
+            encode::array_header(out, 8);
+            encode::bulk(out, b"name");
+            encode::bulk(out, c.name());
+            encode::bulk(out, b"seen-time");
+            encode::integer(out, c.seen_time_ms() as i64);
+            encode::bulk(out, b"pel-count");
+            encode::integer(out, c.pending_count() as i64);
+            encode::bulk(out, b"pending");
+            encode::array_header(out, c.pending_count().min(limit));
+            for id in c.pending().take(limit) {
+                let p = &g.pel()[&id];
+                encode::array_header(out, 3);
+                id_bulk(out, id);
+                encode::integer(out, p.delivery_time_ms as i64);
+                encode::integer(out, p.delivery_count as i64);
+            }
+        }
+    }
+    Ok(())
 }
 
 fn run(state: &mut State, client: ClientId, args: Args<'_>) -> Result<(), Fail> {
@@ -47,11 +126,25 @@ fn run(state: &mut State, client: ClientId, args: Args<'_>) -> Result<(), Fail> 
     let mut out = Vec::new();
     if sub.eq_ignore_ascii_case(b"stream") {
         if all.len() > 3 {
-            return Err(format!(
-                "ERR unknown subcommand or wrong number of arguments for '{}'. Try XINFO HELP.",
-                shown(sub)
-            )
-            .into());
+            let full = all[3].eq_ignore_ascii_case(b"full");
+            let count = match &all[4..] {
+                [] if full => Some(10),
+                [opt, n] if full && opt.eq_ignore_ascii_case(b"count") => match super::int(n)? {
+                    0 => None,
+                    n if n < 0 => Some(10),
+                    n => Some(n as usize),
+                },
+                _ => {
+                    return Err(format!(
+                        "ERR unknown subcommand or wrong number of arguments for '{}'. Try XINFO HELP.",
+                        shown(sub)
+                    )
+                    .into())
+                }
+            };
+            full_stream(&mut out, stored, count)?;
+            state.out(client).extend_from_slice(&out);
+            return Ok(());
         }
         let stream = &mut stored.stream;
         let first = match stream.first_id() {

@@ -1,6 +1,6 @@
 //! The stream commands, on the broker's [`Keyspace`](crate::streams::keyspace::Keyspace):
 //!
-//! - `add.rs`: `XADD`, `XLEN`, `XDEL`, `XTRIM`.
+//! - `add.rs`: `XADD`, `XLEN`, `XDEL`, `XTRIM`, `XSETID`.
 //! - `range.rs`: `XRANGE`, `XREVRANGE`.
 //! - `read.rs`: `XREAD` and `XREADGROUP`, blocking or not.
 //! - `group.rs`: `XGROUP`, `XACK`, `XPENDING`, `XCLAIM`, `XAUTOCLAIM`.
@@ -19,7 +19,7 @@ mod read;
 use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub(crate) use add::{xadd, xdel, xlen, xtrim};
+pub(crate) use add::{xadd, xdel, xlen, xsetid, xtrim};
 pub(crate) use group::{xack, xautoclaim, xclaim, xgroup, xpending};
 pub(crate) use info::xinfo;
 pub(crate) use keys::{del, exists, keys, scan, type_};

@@ -58,12 +58,12 @@ fn parse<'a>(all: &[&'a [u8]], group_read: bool) -> Result<Request<'a>, Fail> {
             let n = all.len() - i - 1;
             if !n.is_multiple_of(2) {
                 let (name, symbol) = if group_read {
-                    ("xreadgroup", '>')
+                    ("XREADGROUP", '>')
                 } else {
-                    ("xread", '$')
+                    ("XREAD", '$')
                 };
                 return Err(format!(
-                    "ERR Unbalanced '{name}' list of streams: for each stream key an ID or '{symbol}' must be specified."
+                    "ERR Unbalanced {name} list of streams: for each stream key an ID or '{symbol}' must be specified."
                 )
                 .into());
             }

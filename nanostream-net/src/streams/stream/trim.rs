@@ -1,5 +1,6 @@
 //! Trimming: `XTRIM` and `XADD`'s `MAXLEN` / `MINID`, exact (`=`) or by whole blocks (`~`),
-//! and the deletion of the journal segments a trim leaves behind.
+//! and the deletion of the journal segments a trim leaves behind; and `XSETID`, whose new
+//! counters are recorded the same way.
 
 use super::{read, Result, Stream};
 use crate::streams::entry::{self, StreamRecord, Trim};
@@ -50,6 +51,38 @@ impl Stream {
             (removed, new_first) = self.count_before(first, u64::MAX, cut)?;
         }
         self.remove_front(removed, new_first)
+    }
+
+    /// Sets the last ID and, if given, the entries-added counter and the greatest deleted ID
+    /// (`XSETID`), recorded as a trim record that removes nothing. The caller checks Redis's
+    /// rules; this refuses only a last ID below the current one, which the journal's order of
+    /// IDs needs ([`IdError::NotGreater`](crate::streams::id::IdError::NotGreater)).
+    pub fn set_last_id(
+        &mut self,
+        last_id: StreamId,
+        entries_added: Option<u64>,
+        max_deleted_id: Option<StreamId>,
+    ) -> Result<()> {
+        if last_id < self.last_id {
+            return Err(crate::streams::id::IdError::NotGreater.into());
+        }
+        let before = match self.first_id {
+            Some(id) => id,
+            None => last_id.next().unwrap_or(StreamId::MAX),
+        };
+        let record = Trim {
+            before,
+            last_id,
+            len: self.len,
+            entries_added: entries_added.unwrap_or(self.entries_added),
+            max_deleted_id: max_deleted_id.unwrap_or(self.max_deleted_id),
+        };
+        self.journal
+            .append_with(super::now_ns(), entry::TRIM_LEN, |buf| record.encode_into(buf))?;
+        self.last_id = last_id;
+        self.entries_added = record.entries_added;
+        self.max_deleted_id = record.max_deleted_id;
+        Ok(())
     }
 
     /// Counts the live entries from `first` on that a trim removes: at most `max`, each below
