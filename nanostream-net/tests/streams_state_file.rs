@@ -38,17 +38,18 @@ fn config() -> StreamConfig {
         .index_every(8)
 }
 
-/// Everything observable about a stream.
-fn observe(
-    s: &mut Stream,
-) -> (
+/// Everything observable about a stream: length, first, last, entries added, greatest
+/// deleted ID, and every entry with its fields.
+type Observed = (
     u64,
     Option<StreamId>,
     StreamId,
     u64,
     StreamId,
     Vec<(StreamId, Vec<Vec<u8>>)>,
-) {
+);
+
+fn observe(s: &mut Stream) -> Observed {
     let all = s
         .range(StreamId::MIN, StreamId::MAX, None)
         .expect("range")
