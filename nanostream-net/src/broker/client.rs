@@ -30,6 +30,8 @@ pub(crate) struct Client {
     pub(crate) blocked: bool,
     /// Commands it sent while blocked, run in order once it is served.
     pub(crate) held: VecDeque<Vec<Vec<u8>>>,
+    /// The bytes of `held`.
+    pub(crate) held_bytes: usize,
 }
 
 impl Client {
@@ -47,6 +49,7 @@ impl Client {
             closing: false,
             blocked: false,
             held: VecDeque::new(),
+            held_bytes: 0,
         }
     }
 

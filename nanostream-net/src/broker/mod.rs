@@ -36,6 +36,10 @@ const SHUTDOWN_FLUSH: Duration = Duration::from_secs(1);
 /// they held added (each round is bounded by the reads blocked; this bounds the chain).
 const MAX_WAKE_ROUNDS: usize = 16;
 
+/// The most a blocked client may send before it is served (Redis's default
+/// `client-query-buffer-limit`): more is closed, not buffered.
+const MAX_HELD_BYTES: usize = 1 << 30;
+
 /// A one-shot signal: the broker thread sets it, another thread waits for it.
 #[derive(Debug, Default)]
 pub(crate) struct Ack {
@@ -94,6 +98,18 @@ impl BrokerHandler {
             return;
         }
         if c.blocked {
+            let bytes: usize = args.iter().map(|a| a.len()).sum();
+            c.held_bytes += bytes;
+            if c.held_bytes > MAX_HELD_BYTES {
+                tracing::info!(
+                    client = client.0,
+                    "closing a blocked client that sent more than 1 GiB of commands meanwhile"
+                );
+                c.closing = true;
+                c.held.clear();
+                c.connection.close(DisconnectReason::ProtocolError);
+                return;
+            }
             c.held.push_back(args.iter().map(|a| a.to_vec()).collect());
             return;
         }
@@ -117,6 +133,9 @@ impl BrokerHandler {
     /// Commits every stream written in this batch. If a commit fails, the writes of this
     /// batch may not be durable: their clients are disconnected instead of answered.
     fn commit_streams(&mut self) {
+        if self.state.writers.is_empty() {
+            return;
+        }
         let Some(keyspace) = self.state.keyspace.as_mut() else {
             return;
         };
@@ -181,6 +200,7 @@ impl BrokerHandler {
             return;
         };
         c.blocked = false;
+        c.held_bytes = 0;
         while let Some(args) = self
             .state
             .clients
@@ -279,8 +299,8 @@ impl EventHandlerMut<BrokerEvent> for BrokerHandler {
 
     fn on_timeout(&mut self, _sequence: i64) {
         if !self.state.blocked.is_empty() {
-            self.expire_blocked();
-            self.state.flush();
+            // Expiring may run commands the client sent meanwhile: end it as a batch.
+            self.finish_batch();
         }
     }
 

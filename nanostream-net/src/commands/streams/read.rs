@@ -215,6 +215,10 @@ fn run(state: &mut State, client: ClientId, args: Args<'_>, group_read: bool) ->
         }
     }
     state.group_ops = ops;
+    if r.group.is_some() && !served.is_empty() {
+        // The group's state changed: this reply waits for the batch's sync like a write's.
+        state.writers.push(client);
+    }
     if !served.is_empty() {
         let out = state.out(client);
         encode::array_header(out, served.len());
