@@ -19,6 +19,7 @@ pub struct JournalConfig {
     pub(crate) idle_sync: Duration,
     pub(crate) repair: bool,
     pub(crate) seal_sync: bool,
+    pub(crate) prepare_next: bool,
 }
 
 impl Default for JournalConfig {
@@ -40,6 +41,7 @@ impl JournalConfig {
             idle_sync: Duration::from_millis(10),
             repair: false,
             seal_sync: true,
+            prepare_next: true,
         }
     }
 
@@ -90,6 +92,16 @@ impl JournalConfig {
     /// `benches/README.md`). The other policies always sync a segment when they seal it.
     pub fn seal_sync(mut self, seal_sync: bool) -> Self {
         self.seal_sync = seal_sync;
+        self
+    }
+
+    /// Whether the next segment is created and preallocated in the background ahead of time (a
+    /// spare file beside the active segment), so that rotation only renames it. Default
+    /// `true`. `false` creates it at rotation instead, on the appending thread: no spare doubles
+    /// the journal's disk footprint or is made at every open, which matters for many small
+    /// journals (a broker keeps one per stream).
+    pub fn prepare_next(mut self, prepare_next: bool) -> Self {
+        self.prepare_next = prepare_next;
         self
     }
 

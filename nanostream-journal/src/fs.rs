@@ -37,6 +37,51 @@ pub(crate) fn preallocate(file: &File, len: u64) -> io::Result<()> {
     write_zeros(file, len)
 }
 
+/// The next byte range at or after `from` (and before `end`) that may hold data: everything
+/// outside such ranges is a hole, which reads as zeros. Where the file system cannot tell
+/// (`SEEK_DATA` unsupported), the whole rest of the file is one range. `None`: no data from
+/// `from` on.
+///
+/// Preallocated blocks never written count as holes on file systems that track them (ext4,
+/// XFS, tmpfs), so checking that a mostly empty segment ends in zeros reads only what was
+/// written.
+pub(crate) fn next_data(file: &File, from: u64, end: u64) -> Option<(u64, u64)> {
+    if from >= end {
+        return None;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::io::AsRawFd;
+        let fd = file.as_raw_fd();
+        let Ok(at) = libc::off_t::try_from(from) else {
+            return Some((from, end));
+        };
+        // SAFETY: lseek is called on a valid open descriptor owned by `file`; it reads and
+        // writes no memory of ours. The file offset it moves is not used by this crate (every
+        // read and write is positional or through a mapping).
+        let data = unsafe { libc::lseek(fd, at, libc::SEEK_DATA) };
+        if data < 0 {
+            return match io::Error::last_os_error().raw_os_error() {
+                Some(libc::ENXIO) => None,
+                _ => Some((from, end)),
+            };
+        }
+        // SAFETY: as above.
+        let hole = unsafe { libc::lseek(fd, data, libc::SEEK_HOLE) };
+        let data = u64::try_from(data).unwrap_or(from).max(from);
+        let hole = u64::try_from(hole).map_or(end, |h| h.min(end));
+        if data >= end {
+            return None;
+        }
+        return Some((data, hole.max(data)));
+    }
+    #[allow(unreachable_code)]
+    {
+        let _ = file;
+        Some((from, end))
+    }
+}
+
 /// Fallback preallocation: writes zeros over the whole file.
 fn write_zeros(file: &File, len: u64) -> io::Result<()> {
     use std::os::unix::fs::FileExt;

@@ -166,17 +166,27 @@ fn recover_sealed(dir: &Path, config: &JournalConfig, base: u64, next_base: u64)
 }
 
 /// How many bytes there are from `from` to the end of the last non-zero byte of the mapping
-/// (0: all zero).
-fn nonzero_extent(map: &Mapping, from: usize) -> u64 {
+/// (0: all zero). Only the ranges of `file` that may hold data are read: holes (including
+/// preallocated blocks never written) are zeros.
+fn nonzero_extent(map: &Mapping, file: &std::fs::File, from: usize) -> u64 {
     const BLOCK: usize = 4096;
     let mut extent = 0;
-    let mut pos = from;
-    while pos < map.len() {
-        let end = (((pos / BLOCK) + 1) * BLOCK).min(map.len());
-        if let Some(last) = map.bytes(pos, end - pos).iter().rposition(|&b| b != 0) {
-            extent = pos + last + 1 - from;
+    let mut at = from as u64;
+    let len = map.len() as u64;
+    while let Some((start, end)) = crate::fs::next_data(file, at, len) {
+        let (start, end) = (start as usize, end as usize);
+        let mut pos = start;
+        while pos < end {
+            let block_end = (((pos / BLOCK) + 1) * BLOCK).min(end);
+            if let Some(last) = map.bytes(pos, block_end - pos).iter().rposition(|&b| b != 0) {
+                extent = pos + last + 1 - from;
+            }
+            pos = block_end;
         }
-        pos = end;
+        if end as u64 <= at {
+            break;
+        }
+        at = end as u64;
     }
     extent as u64
 }
@@ -262,7 +272,7 @@ fn recover_tail(
     let garbage = if s.stop == Stop::Sealed {
         0
     } else {
-        nonzero_extent(&map, s.end)
+        nonzero_extent(&map, &file, s.end)
     };
     let mut found = 0;
     if garbage > 0 {

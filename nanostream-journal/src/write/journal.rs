@@ -334,7 +334,7 @@ impl Journal {
 
     /// Starts preparing the next segment in the background.
     fn start_preparing(&mut self) {
-        if self.preparing.is_none() {
+        if self.preparing.is_none() && self.config.prepare_next {
             let populate = self.config.durability == Durability::Never;
             self.preparing = Preparing::start(&self.dir, self.config.segment_size, populate);
         }

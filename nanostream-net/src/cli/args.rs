@@ -90,8 +90,8 @@ pub struct BrokerArgs {
     /// `never` (the OS decides). A killed broker loses nothing acknowledged under any of them.
     #[arg(long, env = "NANOSTREAM_FSYNC", default_value = "batch", value_parser = fsync_policy)]
     pub fsync: FsyncPolicy,
-    /// The size of each stream's journal segments: `XADD MAXLEN ~` and `XTRIM ~` free disk
-    /// a whole segment at a time.
-    #[arg(long, env = "NANOSTREAM_SEGMENT_SIZE", default_value = "16mb", value_parser = size)]
+    /// The size of each stream's journal segments, preallocated: a stream takes at least this
+    /// much disk, and `XADD MAXLEN ~` and `XTRIM ~` free disk a whole segment at a time.
+    #[arg(long, env = "NANOSTREAM_SEGMENT_SIZE", default_value = "4mb", value_parser = size)]
     pub segment_size: usize,
 }

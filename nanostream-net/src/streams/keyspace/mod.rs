@@ -57,12 +57,12 @@ pub struct KeyspaceConfig {
 }
 
 impl KeyspaceConfig {
-    /// `data_dir` with the `batch` policy and 16 MiB segments.
+    /// `data_dir` with the `batch` policy and 4 MiB segments.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         KeyspaceConfig {
             data_dir: data_dir.into(),
             fsync: FsyncPolicy::Batch,
-            segment_size: 16 << 20,
+            segment_size: 4 << 20,
         }
     }
 }
@@ -112,6 +112,7 @@ impl Keyspace {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((keyspace, report)),
             Err(source) => return Err(KeyspaceError::Io { path: dir, source }),
         };
+        let mut found = Vec::new();
         for entry in listing {
             let entry = entry.map_err(|source| KeyspaceError::Io {
                 path: dir.clone(),
@@ -140,7 +141,10 @@ impl Keyspace {
                 }
                 Err(source) => return Err(KeyspaceError::Io { path, source }),
             };
-            let stored = StoredStream::open(&path, keyspace.stream_config(), keyspace.journal_config())?;
+            found.push((key, path));
+        }
+        let opened = open_all(found, &keyspace.stream_config(), &keyspace.journal_config())?;
+        for (key, stored) in opened {
             let open = stored.stream.open_report();
             if open.scanned {
                 report.recovered_tails.push(format!(
@@ -169,6 +173,7 @@ impl Keyspace {
         JournalConfig::new()
             .segment_size(self.config.segment_size)
             .durability(self.config.fsync.durability())
+            .prepare_next(false)
     }
 
     fn stream_config(&self) -> StreamConfig {
@@ -293,6 +298,58 @@ impl Keyspace {
         }
         result
     }
+}
+
+/// How many streams are opened at once at start-up: opening is mostly waiting for the disk
+/// (each journal syncs its lock and markers), so more threads than cores pay off.
+const OPEN_THREADS: usize = 8;
+
+/// Opens the streams found in the data directory, several at a time; fails with the first
+/// error.
+fn open_all(
+    found: Vec<(Vec<u8>, PathBuf)>,
+    config: &StreamConfig,
+    journal_config: &JournalConfig,
+) -> Result<Vec<(Vec<u8>, StoredStream)>, KeyspaceError> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let found = &found;
+    let results: Vec<Vec<(usize, Result<StoredStream, KeyspaceError>)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..OPEN_THREADS.min(found.len()))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((_, path)) = found.get(i) else { break };
+                        done.push((
+                            i,
+                            StoredStream::open(path, config.clone(), journal_config.clone()),
+                        ));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    let mut opened: Vec<(usize, StoredStream)> = Vec::with_capacity(found.len());
+    for (i, result) in results.into_iter().flatten() {
+        opened.push((i, result?));
+    }
+    if opened.len() != found.len() {
+        return Err(KeyspaceError::GroupLog {
+            offset: 0,
+            reason: "a thread opening streams panicked".into(),
+        });
+    }
+    opened.sort_by_key(|(i, _)| *i);
+    Ok(opened
+        .into_iter()
+        .map(|(i, stored)| (found[i].0.clone(), stored))
+        .collect())
 }
 
 /// Removes a directory tree, tolerating one already gone.
