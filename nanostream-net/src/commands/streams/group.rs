@@ -152,6 +152,10 @@ fn xgroup_sub(
         let stored = keyspace.get_mut(key).expect("the key exists");
         let destroyed = stored.groups.destroy(group, ops);
         stored.persist(ops)?;
+        if destroyed {
+            // Readers blocked on it are told it is gone.
+            state.signaled.push(key.to_vec());
+        }
         encode::integer(state.out(client), i64::from(destroyed));
     } else if is(b"createconsumer") && all.len() == 5 {
         let stored = keyspace.get_mut(key).expect("the group exists");

@@ -21,6 +21,8 @@ fn run_del(state: &mut State, client: ClientId, mut args: Args<'_>) -> Result<()
         };
         if keyspace.remove(key)? {
             deleted += 1;
+            // Readers blocked on it in a group are told it is gone.
+            state.signaled.push(key.to_vec());
         }
     }
     encode::integer(state.out(client), deleted);

@@ -120,12 +120,20 @@ type Served<'a> = (&'a [u8], Vec<(StreamId, Option<Fields>)>);
 fn run(state: &mut State, client: ClientId, args: Args<'_>, group_read: bool) -> Result<(), Fail> {
     let all: Vec<&[u8]> = args.all().iter().map(|a| &**a).collect();
     let r = parse(&all, group_read)?;
+    let retrying = state.retrying;
     let keyspace = keyspace(state)?;
     // Resolve every ID (and check every group) before serving anything.
     let mut from = Vec::with_capacity(r.keys.len());
     for (key, id) in r.keys.iter().zip(&r.ids) {
         let stored = keyspace.get(key);
         if let Some((group, _)) = r.group {
+            // A blocked read whose stream or group went away is answered with an error.
+            if retrying && stored.is_none() {
+                return Err("UNBLOCKED the stream key no longer exists".into());
+            }
+            if retrying && stored.is_some_and(|s| s.groups.get(group).is_none()) {
+                return Err("NOGROUP the consumer group this client was blocked on no longer exists".into());
+            }
             if stored.and_then(|s| s.groups.get(group)).is_none() {
                 return Err(format!(
                     "NOGROUP No such key '{}' or consumer group '{}' in XREADGROUP with GROUP option",
