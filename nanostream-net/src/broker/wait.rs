@@ -11,7 +11,7 @@ use crate::server::Profile;
 pub(crate) const TICK: Duration = Duration::from_millis(10);
 
 /// Blocking ([`Profile::Shared`]) or busy-spinning ([`Profile::LowLatency`]), chosen when the
-/// server starts. Both give up every [`TICK`] without events, so that the broker can answer
+/// server starts. Both give up every 10 ms (`TICK`) without events, so that the broker can answer
 /// blocked reads whose time is up.
 #[derive(Debug)]
 pub enum BrokerWait {

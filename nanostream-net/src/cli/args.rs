@@ -86,7 +86,8 @@ pub struct BrokerArgs {
     pub data_dir: PathBuf,
     /// When stream writes reach the disk: `batch` (one fdatasync per batch of commands before
     /// the replies: nothing acknowledged is lost even on power loss), `interval:<ms>` (a
-    /// background fdatasync every <ms>; a power loss can lose up to <ms> of replies) or
+    /// background fdatasync every that many milliseconds; a power loss can lose that long of
+    /// replies) or
     /// `never` (the OS decides). A killed broker loses nothing acknowledged under any of them.
     #[arg(long, env = "NANOSTREAM_FSYNC", default_value = "batch", value_parser = fsync_policy)]
     pub fsync: FsyncPolicy,

@@ -425,6 +425,84 @@ impl GroupOp {
     }
 }
 
+impl GroupOp {
+    /// This op as ops of at most `max_ids` IDs (or claimed entries) each, with the same effect
+    /// applied in order. An op with fewer is returned as it is.
+    ///
+    /// A delivery split in parts moves the group's last delivered ID to the last ID of each
+    /// part, so that a replay that stops after a part has every entry it skipped pending; only
+    /// the last part carries the read counter (the others leave it unknown).
+    pub fn split(self, max_ids: usize) -> Vec<GroupOp> {
+        let max = max_ids.max(1);
+        match self {
+            GroupOp::Deliver {
+                group,
+                consumer,
+                time_ms,
+                noack,
+                ids,
+                last_id,
+                entries_read,
+            } if ids.len() > max => {
+                let parts: Vec<&[StreamId]> = ids.chunks(max).collect();
+                let n = parts.len();
+                parts
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, part)| {
+                        let last = i + 1 == n;
+                        GroupOp::Deliver {
+                            group: group.clone(),
+                            consumer: consumer.clone(),
+                            time_ms,
+                            noack,
+                            ids: part.to_vec(),
+                            last_id: if last { last_id } else { part[part.len() - 1] },
+                            entries_read: if last { entries_read } else { None },
+                        }
+                    })
+                    .collect()
+            }
+            GroupOp::Redeliver {
+                group,
+                consumer,
+                time_ms,
+                ids,
+            } if ids.len() > max => ids
+                .chunks(max)
+                .map(|part| GroupOp::Redeliver {
+                    group: group.clone(),
+                    consumer: consumer.clone(),
+                    time_ms,
+                    ids: part.to_vec(),
+                })
+                .collect(),
+            GroupOp::Ack { group, ids } if ids.len() > max => ids
+                .chunks(max)
+                .map(|part| GroupOp::Ack {
+                    group: group.clone(),
+                    ids: part.to_vec(),
+                })
+                .collect(),
+            GroupOp::Claim {
+                group,
+                consumer,
+                delivery_time_ms,
+                entries,
+            } if entries.len() > max => entries
+                .chunks(max)
+                .map(|part| GroupOp::Claim {
+                    group: group.clone(),
+                    consumer: consumer.clone(),
+                    delivery_time_ms,
+                    entries: part.to_vec(),
+                })
+                .collect(),
+            op => vec![op],
+        }
+    }
+}
+
 impl Groups {
     /// Replays ops in order, stopping at the first that does not fit (see
     /// [`apply`](Groups::apply)).

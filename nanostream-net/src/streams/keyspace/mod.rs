@@ -128,6 +128,14 @@ impl Keyspace {
                 report.removed += 1;
                 continue;
             }
+            if key_path::parse_dir_name(&name.to_string_lossy()).is_some() && !has_segment(&path) {
+                // A stream directory without a segment: its creation failed or was cut short
+                // (a full disk, a crash), so it holds nothing.
+                tracing::warn!(dir = %path.display(), "removing a stream directory whose creation did not finish");
+                remove_dir(&path)?;
+                report.removed += 1;
+                continue;
+            }
             let key = match key_path::key_of_dir(&path) {
                 Ok(Some(key)) => key,
                 Ok(None) => continue,
@@ -233,15 +241,29 @@ impl Keyspace {
             source,
         })?;
         let dir = key_path::stream_dir(data_dir, key);
-        let stream = Stream::open_or_create(&dir, self.stream_config())?;
-        if key_path::needs_key_file(key) {
-            key_path::write_key_file(&dir, key).map_err(|source| KeyspaceError::Io {
-                path: dir.clone(),
-                source,
-            })?;
+        let created = Stream::open_or_create(&dir, self.stream_config())
+            .map_err(KeyspaceError::from)
+            .and_then(|stream| {
+                if key_path::needs_key_file(key) {
+                    key_path::write_key_file(&dir, key).map_err(|source| KeyspaceError::Io {
+                        path: dir.clone(),
+                        source,
+                    })?;
+                }
+                sync_dir(data_dir)?;
+                Ok(stream)
+            });
+        match created {
+            Ok(stream) => Ok(StoredStream::new(dir, stream, self.journal_config())),
+            Err(e) => {
+                // Nothing was added to it: leave no half-made stream behind (a full disk
+                // fails here, creating the first segment).
+                if let Err(removing) = remove_dir(&dir) {
+                    tracing::warn!(error = %removing, "removing a stream whose creation failed");
+                }
+                Err(e)
+            }
         }
-        sync_dir(data_dir)?;
-        Ok(StoredStream::new(dir, stream, self.journal_config()))
     }
 
     /// Deletes the stream under `key` with its groups and files; returns whether there was one.
@@ -350,6 +372,15 @@ fn open_all(
         .into_iter()
         .map(|(i, stored)| (found[i].0.clone(), stored))
         .collect())
+}
+
+/// Whether a stream's directory holds a journal segment (`*.log`).
+fn has_segment(dir: &Path) -> bool {
+    fs::read_dir(dir).is_ok_and(|listing| {
+        listing
+            .filter_map(Result::ok)
+            .any(|e| e.path().extension().is_some_and(|x| x == "log"))
+    })
 }
 
 /// Removes a directory tree, tolerating one already gone.

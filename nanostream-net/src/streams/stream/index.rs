@@ -24,7 +24,9 @@ impl SparseIndex {
 
     /// Notes the next entry, at journal `offset`.
     pub(super) fn note(&mut self, id: StreamId, offset: u64) {
-        if self.seen.is_multiple_of(self.every) {
+        // With no point at all (a new stream, or one trimmed to nothing), the entry starts a
+        // block whatever the count: every entry needs a point at or before it.
+        if self.points.is_empty() || self.seen.is_multiple_of(self.every) {
             self.points.push((id, offset));
         }
         self.seen += 1;
