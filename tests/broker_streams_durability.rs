@@ -1,0 +1,1092 @@
+//! Streams are durable: what was acknowledged survives a graceful restart, a `SIGKILL` at a
+//! random moment (again and again on one data directory) and a full disk.
+//!
+//! - `restart_*`: three streams (one keyed `../x`, one with a NUL byte in its key) and an
+//!   empty one made by `MKSTREAM`, consumer groups with two consumers reading, acknowledging,
+//!   re-reading history, an `XDEL` and an `XGROUP SETID`; after SIGTERM (exit 0) and a start on
+//!   the same directory, `XRANGE`, `XLEN`, `XINFO STREAM` (without the radix tree's sizes),
+//!   `XINFO GROUPS`, `XINFO CONSUMERS` (without idle times) and `XPENDING` (summary, and each
+//!   entry's owner and delivery count) are what they were, `XADD *` goes on above the last
+//!   generated ID (also when the last entry was deleted) and groups go on where they were.
+//! - `crash_loop`: rounds on one data directory under `--fsync batch`; in each, two writers
+//!   (one pipelining random batches) and a consumer (`XREADGROUP ... >` then `XACK`) run until
+//!   a random number of `XADD` replies has come, and the broker is killed with `SIGKILL`. After
+//!   each restart: every `XADD` that was answered is there with its payload, IDs increase, each
+//!   writer's entries are a gap-free prefix of what it sent, in order; the group's pending
+//!   entries hold no acknowledged entry, delivered unacknowledged entries are pending or not
+//!   yet delivered, and `XREADGROUP ... 0` gives back exactly the pending ones. Rounds:
+//!   `NANOSTREAM_CRASH_ROUNDS` (30); seed: `NANOSTREAM_CRASH_SEED` (printed).
+//! - `full_disk_on_broker`: the data directory on a small tmpfs (needs root, or
+//!   `unshare -rm`); 1 KB `XADD`s until one gets an error reply; the broker still answers, holds
+//!   exactly the acknowledged entries, takes writes again once space is freed, and has them all
+//!   after a restart.
+//!
+//! The `_on_redis` variants run the same checks on redis-server with `appendfsync always`, the
+//! reference (redis-server exits when a write to its append-only file fails, so the full disk
+//! check is the broker's only).
+
+mod broker;
+mod common;
+mod streams_support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use broker::{show, Conn, Reply};
+use common::{Server, Target};
+use streams_support::{
+    connect, info_map, info_without, read_group_entries, render, render_map, start_durable, try_send,
+    xrange_all, Entry, Id, Rng, TempDir, Tmpfs,
+};
+
+/// How long a graceful shutdown may take.
+const EXIT_DEADLINE: Duration = Duration::from_secs(10);
+
+fn call_ok(conn: &mut Conn, args: &[&[u8]]) -> Reply {
+    let reply = conn.call(args);
+    if let Reply::Error(e) = &reply {
+        panic!("{}: -{e}", show(&args.join(&b' ')));
+    }
+    reply
+}
+
+fn sigterm(server: &mut Server) {
+    let status = server
+        .signal_and_wait(libc::SIGTERM, EXIT_DEADLINE)
+        .unwrap_or_else(|| panic!("still running {EXIT_DEADLINE:?} after SIGTERM"));
+    assert!(status.success(), "exited with {status} after SIGTERM");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Restart
+// ---------------------------------------------------------------------------------------------
+
+const ORDERS: &[u8] = b"orders";
+const HOSTILE: &[u8] = b"../x";
+const NUL_KEY: &[u8] = b"nul\0key";
+const EMPTY: &[u8] = b"empty:made-by-mkstream";
+const ENTRIES_PER_STREAM: usize = 300;
+
+/// Entry `i`'s fields: its number and a binary value (CRLF, NUL, every byte value in turn).
+fn restart_fields(i: usize) -> Vec<Vec<u8>> {
+    let mut value = format!("value-{i}\r\n\0").into_bytes();
+    value.extend((0..(i % 97)).map(|b| ((b * 7 + i) % 256) as u8));
+    vec![b"n".to_vec(), i.to_string().into_bytes(), b"v".to_vec(), value]
+}
+
+/// `XADD key id fields...` for entries `0..n`, pipelined; returns the IDs.
+fn add_entries(conn: &mut Conn, key: &[u8], n: usize, id: impl Fn(usize) -> String) -> Vec<Id> {
+    let mut requests = Vec::new();
+    for i in 0..n {
+        let fields = restart_fields(i);
+        let id = id(i);
+        let mut args: Vec<&[u8]> = vec![b"XADD", key, id.as_bytes()];
+        args.extend(fields.iter().map(Vec::as_slice));
+        requests.extend(common::command(&args));
+    }
+    conn.send(&requests);
+    (0..n)
+        .map(|i| match conn.read() {
+            Reply::Bulk(Some(id)) => Id::parse(&id),
+            other => panic!("XADD {} entry {i}: {other:?}", show(key)),
+        })
+        .collect()
+}
+
+fn read_group(
+    conn: &mut Conn,
+    key: &[u8],
+    group: &str,
+    consumer: &str,
+    count: usize,
+    from: &str,
+) -> Vec<Entry> {
+    let count = count.to_string();
+    let reply = call_ok(
+        conn,
+        &[
+            b"XREADGROUP",
+            b"GROUP",
+            group.as_bytes(),
+            consumer.as_bytes(),
+            b"COUNT",
+            count.as_bytes(),
+            b"STREAMS",
+            key,
+            from.as_bytes(),
+        ],
+    );
+    read_group_entries(&reply, key)
+}
+
+fn ids_of(entries: &[Entry]) -> Vec<Id> {
+    entries.iter().map(|(id, _)| *id).collect()
+}
+
+fn ack(conn: &mut Conn, key: &[u8], group: &str, ids: &[Id]) -> i64 {
+    let ids: Vec<String> = ids.iter().map(Id::to_string).collect();
+    let mut args: Vec<&[u8]> = vec![b"XACK", key, group.as_bytes()];
+    args.extend(ids.iter().map(String::as_bytes));
+    call_ok(conn, &args).int()
+}
+
+/// What a server keeps across a restart beyond entries, groups' positions and owners.
+#[derive(Debug, Clone, Copy)]
+struct Keeps {
+    /// A group's read counter (`entries-read`, and the `lag` computed from it).
+    read_counter: bool,
+    /// Delivery counts raised by `XREADGROUP` re-reading a consumer's history.
+    history_delivery_counts: bool,
+}
+
+impl Keeps {
+    fn of(target: Target) -> Keeps {
+        match target {
+            // redis-server 7.0's append-only file keeps neither: it logs no read counter, and
+            // no change for `XREADGROUP` with an ID (checked against 7.0.15).
+            Target::Redis => Keeps {
+                read_counter: false,
+                history_delivery_counts: false,
+            },
+            // The broker's group log records both (`GroupOp::Deliver`, `GroupOp::Redeliver`).
+            Target::Broker => Keeps {
+                read_counter: true,
+                history_delivery_counts: true,
+            },
+        }
+    }
+}
+
+/// Everything a restart must keep, by description, for `(key, its groups)`, but what `keeps`
+/// says the server does not.
+fn durable_state(conn: &mut Conn, streams: &[(&[u8], &[&str])], keeps: Keeps) -> Vec<(String, String)> {
+    let not_kept: &[&str] = if keeps.read_counter {
+        &[]
+    } else {
+        &["entries-read", "lag"]
+    };
+    let mut state = Vec::new();
+    for (key, groups) in streams {
+        let name = show(key);
+        let mut record = |what: String, value: String| state.push((format!("{name}: {what}"), value));
+        let range = call_ok(conn, &[b"XRANGE", key, b"-", b"+"]);
+        record("XRANGE - +".into(), render(&range));
+        record("XLEN".into(), render(&call_ok(conn, &[b"XLEN", key])));
+        let info = call_ok(conn, &[b"XINFO", b"STREAM", key]);
+        let info = info_without(&info, &["radix-tree-keys", "radix-tree-nodes"]);
+        for required in [
+            "length",
+            "last-generated-id",
+            "groups",
+            "first-entry",
+            "last-entry",
+        ] {
+            assert!(
+                info.contains_key(required),
+                "XINFO STREAM {name} has no {required}: {info:?}"
+            );
+        }
+        record("XINFO STREAM".into(), render_map(&info));
+        let info_groups = call_ok(conn, &[b"XINFO", b"GROUPS", key]);
+        let info_groups: Vec<_> = info_groups
+            .items()
+            .iter()
+            .map(|g| info_without(g, not_kept))
+            .collect();
+        assert_eq!(
+            info_groups.len(),
+            groups.len(),
+            "XINFO GROUPS {name}: {info_groups:?}"
+        );
+        for group in &info_groups {
+            record("XINFO GROUPS".into(), render_map(group));
+        }
+        for group in *groups {
+            let g = group.as_bytes();
+            let summary = call_ok(conn, &[b"XPENDING", key, g]);
+            record(format!("XPENDING {group}"), render(&summary));
+            let pending = call_ok(conn, &[b"XPENDING", key, g, b"-", b"+", b"100000"]);
+            // [id, consumer, idle ms, delivery count]: all but the idle time.
+            let pending: Vec<_> = pending
+                .items()
+                .iter()
+                .map(|p| {
+                    let p = p.items();
+                    assert_eq!(p.len(), 4, "XPENDING {name} {group} - + entry: {p:?}");
+                    let count = if keeps.history_delivery_counts {
+                        p[3].int()
+                    } else {
+                        0
+                    };
+                    (Id::of(&p[0]), show(p[1].bulk()), count)
+                })
+                .collect();
+            let pending: Vec<String> = pending
+                .iter()
+                .map(|(id, owner, count)| format!("{id} {owner} x{count}"))
+                .collect();
+            record(
+                format!("XPENDING {group} - + 100000 (no idle)"),
+                pending.join(", "),
+            );
+            let consumers = call_ok(conn, &[b"XINFO", b"CONSUMERS", key, g]);
+            let consumers: Vec<_> = consumers
+                .items()
+                .iter()
+                .map(|c| info_without(c, &["idle", "inactive"]))
+                .collect();
+            let consumers: Vec<String> = consumers.iter().map(render_map).collect();
+            record(format!("XINFO CONSUMERS {group} (no idle)"), consumers.join(", "));
+        }
+    }
+    state
+}
+
+fn last_generated_id(conn: &mut Conn, key: &[u8]) -> Id {
+    let info = info_map(&call_ok(conn, &[b"XINFO", b"STREAM", key]));
+    Id::of(&info["last-generated-id"])
+}
+
+fn restart_keeps_everything(target: Target) {
+    let root = TempDir::new("streams-restart");
+    let data = root.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let mut server = start_durable(target, &data);
+    let mut c = Conn::open(&server);
+
+    let orders = add_entries(&mut c, ORDERS, ENTRIES_PER_STREAM, |_| "*".into());
+    let hostile = add_entries(&mut c, HOSTILE, ENTRIES_PER_STREAM, |_| "*".into());
+    let nul = add_entries(&mut c, NUL_KEY, ENTRIES_PER_STREAM, |i| {
+        format!("{}-{}", 1000 + i / 3, i % 3)
+    });
+    for ids in [&orders, &hostile, &nul] {
+        assert!(
+            ids.windows(2).all(|w| w[0] < w[1]),
+            "XADD IDs do not increase: {ids:?}"
+        );
+    }
+
+    call_ok(&mut c, &[b"XGROUP", b"CREATE", ORDERS, b"g1", b"0"]);
+    call_ok(&mut c, &[b"XGROUP", b"CREATE", ORDERS, b"g2", b"$"]);
+    call_ok(&mut c, &[b"XGROUP", b"CREATE", HOSTILE, b"g", b"0"]);
+    call_ok(&mut c, &[b"XGROUP", b"CREATE", NUL_KEY, b"g", b"0"]);
+    call_ok(&mut c, &[b"XGROUP", b"CREATE", EMPTY, b"g", b"$", b"MKSTREAM"]);
+
+    // Two consumers share g1's first 80 entries.
+    let alice = ids_of(&read_group(&mut c, ORDERS, "g1", "alice", 50, ">"));
+    let bob = ids_of(&read_group(&mut c, ORDERS, "g1", "bob", 30, ">"));
+    assert_eq!(alice, orders[..50]);
+    assert_eq!(bob, orders[50..80]);
+    let alice_acked: Vec<Id> = alice.iter().copied().step_by(3).collect();
+    assert_eq!(ack(&mut c, ORDERS, "g1", &alice_acked), alice_acked.len() as i64);
+    assert_eq!(ack(&mut c, ORDERS, "g1", &bob[..10]), 10);
+    // Alice reads her history again: delivery counts of 2 for what she still holds.
+    let again = read_group(&mut c, ORDERS, "g1", "alice", 10, "0");
+    assert_eq!(again.len(), 10);
+    // An entry nobody read, deleted; g2 moved back to entry 100 and read from there.
+    assert_eq!(
+        call_ok(&mut c, &[b"XDEL", ORDERS, orders[200].to_string().as_bytes()]).int(),
+        1
+    );
+    call_ok(
+        &mut c,
+        &[
+            b"XGROUP",
+            b"SETID",
+            ORDERS,
+            b"g2",
+            orders[100].to_string().as_bytes(),
+        ],
+    );
+    let carol = ids_of(&read_group(&mut c, ORDERS, "g2", "carol", 5, ">"));
+    assert_eq!(carol, orders[101..106]);
+
+    let hostile_read = ids_of(&read_group(&mut c, HOSTILE, "g", "alice", 20, ">"));
+    assert_eq!(hostile_read, hostile[..20]);
+    assert_eq!(ack(&mut c, HOSTILE, "g", &hostile_read[..5]), 5);
+    let nul_read = ids_of(&read_group(&mut c, NUL_KEY, "g", "bob", 7, ">"));
+    assert_eq!(nul_read, nul[..7]);
+    // The NUL stream's last entry deleted: its last generated ID is now past its last entry.
+    let nul_last = nul[ENTRIES_PER_STREAM - 1];
+    assert_eq!(
+        call_ok(&mut c, &[b"XDEL", NUL_KEY, nul_last.to_string().as_bytes()]).int(),
+        1
+    );
+
+    let streams: [(&[u8], &[&str]); 4] = [
+        (ORDERS, &["g1", "g2"]),
+        (HOSTILE, &["g"]),
+        (NUL_KEY, &["g"]),
+        (EMPTY, &["g"]),
+    ];
+    let keeps = Keeps::of(target);
+    let before = durable_state(&mut c, &streams, keeps);
+    let last_ids: Vec<Id> = streams
+        .iter()
+        .map(|(k, _)| last_generated_id(&mut c, k))
+        .collect();
+    assert_eq!(last_ids[2], nul_last);
+    drop(c);
+
+    sigterm(&mut server);
+    drop(server);
+    // `../x` stayed inside the data directory.
+    let beside: Vec<_> = std::fs::read_dir(root.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(beside, ["data"], "files appeared beside the data directory");
+
+    let mut server = start_durable(target, &data);
+    let mut c = Conn::open(&server);
+    let after = durable_state(&mut c, &streams, keeps);
+    assert_eq!(before.len(), after.len());
+    for ((what, was), (_, is)) in before.iter().zip(&after) {
+        assert_eq!(was, is, "{what} changed across the restart");
+    }
+
+    // New IDs go on above the last generated one, deleted entries included.
+    let reply = c.call(&[b"XADD", NUL_KEY, nul_last.to_string().as_bytes(), b"f", b"v"]);
+    assert!(
+        matches!(reply, Reply::Error(_)),
+        "XADD with the deleted last ID {nul_last} after the restart: {reply:?}"
+    );
+    for ((key, _), last) in streams.iter().zip(&last_ids) {
+        let id = Id::of(&call_ok(&mut c, &[b"XADD", key, b"*", b"after", b"restart"]));
+        assert!(id > *last, "XADD {} * gave {id}, not above {last}", show(key));
+    }
+    // Groups go on where they were: g1 delivered 80 entries, g2 up to entry 105.
+    assert_eq!(
+        ids_of(&read_group(&mut c, ORDERS, "g1", "bob", 1, ">")),
+        [orders[80]]
+    );
+    assert_eq!(
+        ids_of(&read_group(&mut c, ORDERS, "g2", "carol", 1, ">")),
+        [orders[106]]
+    );
+    assert_eq!(
+        ids_of(&read_group(&mut c, HOSTILE, "g", "bob", 1, ">")),
+        [hostile[20]]
+    );
+    sigterm(&mut server);
+}
+
+#[test]
+fn restart_on_redis() {
+    restart_keeps_everything(Target::Redis);
+}
+
+#[test]
+fn restart_on_broker() {
+    restart_keeps_everything(Target::Broker);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Crash loop
+// ---------------------------------------------------------------------------------------------
+
+const CRASH_KEY: &[u8] = b"crash";
+const CRASH_GROUP: &str = "g";
+const CRASH_CONSUMER: &str = "c";
+/// Each round ends within this (the kill comes at the latest then).
+const ROUND_DEADLINE: Duration = Duration::from_secs(20);
+/// Each writer sends at most this many entries a round.
+const MAX_PER_WRITER: usize = 200_000;
+/// A client waits at most this long for one reply.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn payload(round: usize, writer: usize, n: usize) -> Vec<u8> {
+    format!("round-{round}-writer-{writer}-{n}").into_bytes()
+}
+
+/// `round-R-writer-W-N` back into its numbers.
+fn parse_payload(bytes: &[u8]) -> Option<(usize, usize, usize)> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let rest = text.strip_prefix("round-")?;
+    let (round, rest) = rest.split_once("-writer-")?;
+    let (writer, n) = rest.split_once('-')?;
+    let number = |s: &str| -> Option<usize> {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
+    };
+    Some((number(round)?, number(writer)?, number(n)?))
+}
+
+/// What one writer saw in one round.
+#[derive(Debug, Default)]
+struct WriterLog {
+    /// Every XADD answered with an ID, and its payload.
+    replied: Vec<(Id, Vec<u8>)>,
+    failures: Vec<String>,
+}
+
+/// What the threads of one round share.
+#[derive(Debug)]
+struct Round<'a> {
+    port: u16,
+    round: usize,
+    /// `XADD` replies so far, both writers together.
+    replies: &'a AtomicUsize,
+    stop: &'a AtomicBool,
+    deadline: Instant,
+}
+
+/// Sends `XADD crash * p round-R-writer-W-N` for N = 0, 1, ... (in batches of 1..=64 when
+/// `pipelined`) until the connection ends, `stop` is set or the deadline passes.
+fn crash_writer(shared: &Round, writer: usize, pipelined: bool, mut rng: Rng) -> WriterLog {
+    let Round {
+        port,
+        round,
+        replies,
+        stop,
+        deadline,
+    } = *shared;
+    let mut log = WriterLog::default();
+    let Ok(mut conn) = connect(port, CLIENT_TIMEOUT) else {
+        return log;
+    };
+    let mut n = 0;
+    while n < MAX_PER_WRITER && !stop.load(Ordering::SeqCst) && Instant::now() < deadline {
+        let batch = if pipelined { rng.range(1, 64) as usize } else { 1 };
+        let batch = batch.min(MAX_PER_WRITER - n);
+        let mut requests = Vec::new();
+        for i in n..n + batch {
+            requests.extend(common::command(&[
+                b"XADD",
+                CRASH_KEY,
+                b"*",
+                b"p",
+                &payload(round, writer, i),
+            ]));
+        }
+        if try_send(&mut conn, &requests).is_err() {
+            return log;
+        }
+        for i in n..n + batch {
+            let Ok(raw) = conn.try_read_raw() else {
+                return log;
+            };
+            match broker::parse(&raw) {
+                Reply::Bulk(Some(id)) => log.replied.push((Id::parse(&id), payload(round, writer, i))),
+                other => {
+                    log.failures.push(format!(
+                        "round {round} writer {writer}: XADD #{i} answered {other:?}"
+                    ));
+                    return log;
+                }
+            }
+            replies.fetch_add(1, Ordering::SeqCst);
+        }
+        n += batch;
+    }
+    log
+}
+
+/// What the consumer saw in one round.
+#[derive(Debug, Default)]
+struct ConsumerLog {
+    /// IDs `XREADGROUP ... >` answered with, in order.
+    delivered: Vec<Id>,
+    /// IDs an `XACK` was sent for (answered or not).
+    ack_sent: Vec<Id>,
+    /// IDs of answered `XACK`s.
+    acked: Vec<Id>,
+    failures: Vec<String>,
+}
+
+/// `XREADGROUP GROUP g c COUNT 10 BLOCK 100 STREAMS crash >` and `XACK` of what it read, until
+/// the connection ends, `stop` is set or the deadline passes. Every delivered entry must be
+/// well-formed and not acknowledged (answered) before, in this round or an earlier one.
+fn crash_consumer(shared: &Round, acked_before: &BTreeSet<Id>) -> ConsumerLog {
+    let Round {
+        port,
+        round,
+        stop,
+        deadline,
+        ..
+    } = *shared;
+    let mut log = ConsumerLog::default();
+    let Ok(mut conn) = connect(port, CLIENT_TIMEOUT) else {
+        return log;
+    };
+    let read = common::command(&[
+        b"XREADGROUP",
+        b"GROUP",
+        CRASH_GROUP.as_bytes(),
+        CRASH_CONSUMER.as_bytes(),
+        b"COUNT",
+        b"10",
+        b"BLOCK",
+        b"100",
+        b"STREAMS",
+        CRASH_KEY,
+        b">",
+    ]);
+    for _ in 0..1_000_000 {
+        if stop.load(Ordering::SeqCst) || Instant::now() >= deadline {
+            break;
+        }
+        if try_send(&mut conn, &read).is_err() {
+            break;
+        }
+        let Ok(raw) = conn.try_read_raw() else { break };
+        let reply = broker::parse(&raw);
+        if let Reply::Error(e) = &reply {
+            log.failures
+                .push(format!("round {round}: XREADGROUP ... > answered -{e}"));
+            break;
+        }
+        let got = read_group_entries(&reply, CRASH_KEY);
+        if got.is_empty() {
+            continue;
+        }
+        for (id, fields) in &got {
+            let well_formed = fields
+                .as_ref()
+                .is_some_and(|f| f.len() == 2 && f[0] == b"p" && parse_payload(&f[1]).is_some());
+            if !well_formed {
+                log.failures
+                    .push(format!("round {round}: `>` delivered {id} as {fields:?}"));
+            }
+            if acked_before.contains(id) || log.acked.contains(id) {
+                log.failures.push(format!(
+                    "round {round}: `>` delivered {id} again after its XACK was answered"
+                ));
+            }
+            if log.delivered.last().is_some_and(|last| last >= id) {
+                log.failures.push(format!(
+                    "round {round}: `>` delivered {id} after {}",
+                    log.delivered.last().unwrap()
+                ));
+            }
+            log.delivered.push(*id);
+        }
+        let ids: Vec<Id> = got.iter().map(|(id, _)| *id).collect();
+        let texts: Vec<String> = ids.iter().map(Id::to_string).collect();
+        let mut args: Vec<&[u8]> = vec![b"XACK", CRASH_KEY, CRASH_GROUP.as_bytes()];
+        args.extend(texts.iter().map(String::as_bytes));
+        log.ack_sent.extend(&ids);
+        if try_send(&mut conn, &common::command(&args)).is_err() {
+            break;
+        }
+        let Ok(raw) = conn.try_read_raw() else { break };
+        match broker::parse(&raw) {
+            Reply::Int(n) if n == ids.len() as i64 => log.acked.extend(&ids),
+            other => {
+                log.failures.push(format!(
+                    "round {round}: XACK of {} just delivered entries answered {other:?}",
+                    ids.len()
+                ));
+                break;
+            }
+        }
+    }
+    log
+}
+
+/// What the test knows across rounds.
+#[derive(Debug, Default)]
+struct Model {
+    /// Entries that must be there: answered XADDs, and entries a restarted broker showed.
+    entries: BTreeMap<Id, Vec<u8>>,
+    /// Entries `>` delivered (answered).
+    delivered: BTreeSet<Id>,
+    /// Entries an XACK was sent for.
+    ack_sent: BTreeSet<Id>,
+    /// Entries an answered XACK acknowledged.
+    acked: BTreeSet<Id>,
+}
+
+/// Checks a restarted server against the model, before round `round` (or after the last one),
+/// and adds what it found to the model. Returns the failures.
+fn verify_after_restart(conn: &mut Conn, model: &mut Model, round: usize) -> Vec<String> {
+    let mut failures = Vec::new();
+    let mut fail = |what: String| failures.push(format!("after restart {round}: {what}"));
+
+    let found = xrange_all(conn, CRASH_KEY, 5_000, 10_000);
+    let mut by_id: BTreeMap<Id, Vec<u8>> = BTreeMap::new();
+    let mut payloads: BTreeMap<Vec<u8>, Id> = BTreeMap::new();
+    // Per (round, writer): the numbers in ID order.
+    let mut sequences: BTreeMap<(usize, usize), Vec<(usize, Id)>> = BTreeMap::new();
+    let mut previous: Option<(Id, usize)> = None;
+    for (id, fields) in &found {
+        if let Some((prev, _)) = previous {
+            if prev >= *id {
+                fail(format!("XRANGE IDs do not increase: {prev} then {id}"));
+            }
+        }
+        let Some(fields) = fields.as_ref().filter(|f| f.len() == 2 && f[0] == b"p") else {
+            fail(format!("entry {id} has fields {fields:?}, not [p, payload]"));
+            continue;
+        };
+        let value = &fields[1];
+        let Some((r, w, n)) = parse_payload(value).filter(|&(r, w, _)| r < round && w < 2) else {
+            fail(format!("entry {id} has payload {}", show(value)));
+            continue;
+        };
+        if let Some((_, prev_round)) = previous {
+            if prev_round > r {
+                fail(format!(
+                    "entry {id} of round {r} comes after one of round {prev_round}"
+                ));
+            }
+        }
+        previous = Some((*id, r));
+        if let Some(other) = payloads.insert(value.clone(), *id) {
+            fail(format!("payload {} is in entries {other} and {id}", show(value)));
+        }
+        sequences.entry((r, w)).or_default().push((n, *id));
+        by_id.insert(*id, value.clone());
+    }
+    for ((r, w), seq) in &sequences {
+        for (expected, (n, id)) in seq.iter().enumerate() {
+            if *n != expected {
+                fail(format!(
+                    "round {r} writer {w}: entry {id} is #{n} where #{expected} was due \
+                     (each writer's entries must be a gap-free prefix of what it sent, in order)"
+                ));
+                break;
+            }
+        }
+    }
+    let mut missing = 0;
+    for (id, value) in &model.entries {
+        match by_id.get(id) {
+            Some(got) if got == value => {}
+            Some(got) => fail(format!("entry {id} is {} instead of {}", show(got), show(value))),
+            None => {
+                missing += 1;
+                if missing <= 10 {
+                    fail(format!("acknowledged entry {id} ({}) is gone", show(value)));
+                }
+            }
+        }
+    }
+    if missing > 10 {
+        fail(format!("... {missing} acknowledged entries gone in all"));
+    }
+
+    // The group.
+    let groups = conn.call(&[b"XINFO", b"GROUPS", CRASH_KEY]);
+    let group = match &groups {
+        Reply::Array(Some(items)) => items.iter().map(info_map).find(|g| {
+            g.get("name")
+                .is_some_and(|n| matches!(n, Reply::Bulk(Some(b)) if b == CRASH_GROUP.as_bytes()))
+        }),
+        _ => None,
+    };
+    let Some(group) = group else {
+        fail(format!("XINFO GROUPS has no group {CRASH_GROUP}: {groups:?}"));
+        return failures;
+    };
+    let last_delivered = Id::of(&group["last-delivered-id"]);
+    if let Some(max_acked) = model.acked.last() {
+        if last_delivered < *max_acked {
+            fail(format!(
+                "the group's last delivered ID {last_delivered} is below {max_acked}, whose \
+                 XACK was answered: `>` would deliver it again"
+            ));
+        }
+    }
+    let pending = conn.call(&[
+        b"XPENDING",
+        CRASH_KEY,
+        CRASH_GROUP.as_bytes(),
+        b"-",
+        b"+",
+        b"1000000",
+    ]);
+    let pending: Vec<(Id, Vec<u8>)> = match &pending {
+        Reply::Array(Some(items)) => items
+            .iter()
+            .map(|p| (Id::of(&p.items()[0]), p.items()[1].bulk().to_vec()))
+            .collect(),
+        other => {
+            fail(format!("XPENDING crash g - + 1000000: {other:?}"));
+            Vec::new()
+        }
+    };
+    let pending_ids: BTreeSet<Id> = pending.iter().map(|(id, _)| *id).collect();
+    for (id, owner) in &pending {
+        if model.acked.contains(id) {
+            fail(format!("{id} is pending again though its XACK was answered"));
+        }
+        if owner != CRASH_CONSUMER.as_bytes() {
+            fail(format!("{id} is pending for {}", show(owner)));
+        }
+        if *id > last_delivered {
+            fail(format!(
+                "{id} is pending but after the last delivered ID {last_delivered}"
+            ));
+        }
+        if !by_id.contains_key(id) {
+            fail(format!("{id} is pending but not in the stream"));
+        }
+    }
+    // At least once: what was delivered and never acknowledged is pending or still to come.
+    for id in model.delivered.difference(&model.ack_sent) {
+        if !pending_ids.contains(id) && *id <= last_delivered {
+            fail(format!(
+                "{id} was delivered and never acknowledged, but is neither pending nor after \
+                 the last delivered ID {last_delivered}"
+            ));
+        }
+    }
+    // The consumer gets its pending entries back from its history.
+    let history = conn.call(&[
+        b"XREADGROUP",
+        b"GROUP",
+        CRASH_GROUP.as_bytes(),
+        CRASH_CONSUMER.as_bytes(),
+        b"COUNT",
+        b"1000000",
+        b"STREAMS",
+        CRASH_KEY,
+        b"0",
+    ]);
+    if let Reply::Error(e) = &history {
+        fail(format!("XREADGROUP ... 0: -{e}"));
+    } else {
+        let history = read_group_entries(&history, CRASH_KEY);
+        let history_ids: BTreeSet<Id> = history.iter().map(|(id, _)| *id).collect();
+        if history_ids != pending_ids {
+            fail(format!(
+                "XREADGROUP ... 0 gave {} entries, XPENDING {}: only in the first {:?}, only in \
+                 the second {:?}",
+                history_ids.len(),
+                pending_ids.len(),
+                history_ids.difference(&pending_ids).collect::<Vec<_>>(),
+                pending_ids.difference(&history_ids).collect::<Vec<_>>()
+            ));
+        }
+        for (id, fields) in &history {
+            let expected = by_id.get(id).map(|v| vec![b"p".to_vec(), v.clone()]);
+            if fields.as_ref() != expected.as_ref() {
+                fail(format!("XREADGROUP ... 0 gave {id} as {fields:?}"));
+            }
+        }
+    }
+    // Whatever a restarted broker shows must stay.
+    model.entries.extend(by_id);
+    failures
+}
+
+fn crash_loop_on(target: Target) {
+    let rounds: usize = std::env::var("NANOSTREAM_CRASH_ROUNDS")
+        .map(|r| r.parse().expect("NANOSTREAM_CRASH_ROUNDS is a number"))
+        .unwrap_or(30);
+    let seed = streams_support::seed_from_env("NANOSTREAM_CRASH_SEED");
+    println!("crash_loop {target:?}: {rounds} rounds, NANOSTREAM_CRASH_SEED={seed}");
+    eprintln!("crash_loop {target:?}: {rounds} rounds, NANOSTREAM_CRASH_SEED={seed}");
+    let mut rng = Rng::new(seed);
+    let dir = TempDir::new("streams-crash");
+    let mut model = Model::default();
+    let started = Instant::now();
+    let mut kills_by_count = 0;
+
+    for round in 0..=rounds {
+        let mut server = start_durable(target, dir.path());
+        let mut conn = Conn::open(&server);
+        if round == 0 {
+            call_ok(
+                &mut conn,
+                &[
+                    b"XGROUP",
+                    b"CREATE",
+                    CRASH_KEY,
+                    CRASH_GROUP.as_bytes(),
+                    b"$",
+                    b"MKSTREAM",
+                ],
+            );
+        }
+        let failures = verify_after_restart(&mut conn, &mut model, round);
+        assert!(
+            failures.is_empty(),
+            "NANOSTREAM_CRASH_SEED={seed}, {} entries acknowledged so far:\n{}",
+            model.entries.len(),
+            failures.join("\n")
+        );
+        drop(conn);
+        if round == rounds {
+            sigterm(&mut server);
+            break;
+        }
+
+        let kill_at = rng.range(50, 2_000) as usize;
+        let deadline = Instant::now() + ROUND_DEADLINE;
+        let replies = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        let writers_done = AtomicUsize::new(0);
+        let shared = Round {
+            port: server.port,
+            round,
+            replies: &replies,
+            stop: &stop,
+            deadline,
+        };
+        let acked_before = &model.acked;
+        let (writer_logs, consumer_log, by_count) = std::thread::scope(|s| {
+            let writers: Vec<_> = (0..2)
+                .map(|w| {
+                    let rng = Rng::new(rng.next_u64());
+                    let (shared, writers_done) = (&shared, &writers_done);
+                    s.spawn(move || {
+                        let log = crash_writer(shared, w, w == 1, rng);
+                        writers_done.fetch_add(1, Ordering::SeqCst);
+                        log
+                    })
+                })
+                .collect();
+            let consumer = s.spawn(|| crash_consumer(&shared, acked_before));
+            let by_count = common::wait_for(deadline.saturating_duration_since(Instant::now()), || {
+                replies.load(Ordering::SeqCst) >= kill_at || writers_done.load(Ordering::SeqCst) == 2
+            }) && replies.load(Ordering::SeqCst) >= kill_at;
+            let status = server.signal_and_wait(libc::SIGKILL, EXIT_DEADLINE);
+            assert!(
+                status.is_some(),
+                "the server outlived SIGKILL by {EXIT_DEADLINE:?}"
+            );
+            stop.store(true, Ordering::SeqCst);
+            let writer_logs: Vec<WriterLog> = writers
+                .into_iter()
+                .map(|h| h.join().expect("writer thread"))
+                .collect();
+            let consumer_log = consumer.join().expect("consumer thread");
+            (writer_logs, consumer_log, by_count)
+        });
+        if by_count {
+            kills_by_count += 1;
+        } else {
+            println!(
+                "round {round}: killed at the deadline, {} of {kill_at} replies",
+                replies.load(Ordering::SeqCst)
+            );
+        }
+        let mut failures: Vec<String> = Vec::new();
+        for log in writer_logs {
+            failures.extend(log.failures);
+            for (id, payload) in log.replied {
+                if let Some(other) = model.entries.insert(id, payload.clone()) {
+                    failures.push(format!(
+                        "round {round}: XADD of {} answered {id}, the ID of {} before",
+                        show(&payload),
+                        show(&other)
+                    ));
+                }
+            }
+        }
+        failures.extend(consumer_log.failures);
+        model.delivered.extend(consumer_log.delivered);
+        model.ack_sent.extend(consumer_log.ack_sent);
+        model.acked.extend(consumer_log.acked);
+        assert!(
+            failures.is_empty(),
+            "NANOSTREAM_CRASH_SEED={seed}:\n{}",
+            failures.join("\n")
+        );
+    }
+    let elapsed = started.elapsed();
+    let summary = format!(
+        "crash_loop {target:?}: {rounds} rounds in {elapsed:.1?} ({kills_by_count} killed at their \
+         reply count), {} entries, {} delivered, {} acknowledged; NANOSTREAM_CRASH_SEED={seed}",
+        model.entries.len(),
+        model.delivered.len(),
+        model.acked.len()
+    );
+    println!("{summary}");
+    eprintln!("{summary}");
+    assert!(!model.entries.is_empty(), "no XADD was ever answered");
+}
+
+#[test]
+fn crash_loop() {
+    crash_loop_on(Target::Broker);
+}
+
+#[test]
+fn crash_loop_on_redis() {
+    crash_loop_on(Target::Redis);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Full disk
+// ---------------------------------------------------------------------------------------------
+
+const FULL_KEY: &[u8] = b"full";
+const ENTRY_BYTES: usize = 1024;
+
+fn full_payload(n: usize) -> Vec<u8> {
+    let mut p = format!("entry-{n}:").into_bytes();
+    p.resize(ENTRY_BYTES, b'a' + (n % 26) as u8);
+    p
+}
+
+/// Checks that stream `full` holds exactly `acknowledged`, in order.
+fn holds_exactly(conn: &mut Conn, acknowledged: &[(Id, Vec<u8>)], when: &str) {
+    let found = xrange_all(conn, FULL_KEY, 2_000, 100_000);
+    let found: Vec<(Id, Vec<u8>)> = found
+        .into_iter()
+        .map(|(id, fields)| {
+            let fields = fields.unwrap_or_default();
+            assert!(
+                fields.len() == 2 && fields[0] == b"p",
+                "{when}: entry {id} has fields {fields:?}"
+            );
+            (id, fields[1].clone())
+        })
+        .collect();
+    if found != acknowledged {
+        let at = found
+            .iter()
+            .zip(acknowledged)
+            .position(|(a, b)| a != b)
+            .unwrap_or(found.len().min(acknowledged.len()));
+        panic!(
+            "{when}: the stream holds {} entries, {} were acknowledged; first difference at #{at}: \
+             found {:?}, acknowledged {:?}",
+            found.len(),
+            acknowledged.len(),
+            found.get(at).map(|(id, p)| (id, show(&p[..20.min(p.len())]))),
+            acknowledged.get(at).map(|(id, p)| (id, show(&p[..20]))),
+        );
+    }
+}
+
+/// One `XADD full * p <1 KB>`: the ID, or the error reply.
+fn add_one(conn: &mut Conn, n: usize) -> Result<Id, String> {
+    match conn.call(&[b"XADD", FULL_KEY, b"*", b"p", &full_payload(n)]) {
+        Reply::Bulk(Some(id)) => Ok(Id::parse(&id)),
+        Reply::Error(e) => Err(e),
+        other => panic!("XADD #{n}: neither an ID nor an error: {other:?}"),
+    }
+}
+
+#[test]
+fn full_disk_on_broker() {
+    let root = TempDir::new("streams-full");
+    let mount_point = root.path().join("mnt");
+    std::fs::create_dir(&mount_point).unwrap();
+    // A generous limit first (pages are only taken when used), to see how much one stream
+    // takes; shrunk below once that is known.
+    let tmpfs = Tmpfs::mount(&mount_point, 1 << 30).unwrap_or_else(|e| {
+        panic!(
+            "{e}\nfull_disk_on_broker mounts a tmpfs: run it as root, or in a user and mount \
+             namespace (`unshare -rm cargo test --test broker_streams_durability`)"
+        )
+    });
+    let data = mount_point.join("data");
+    std::fs::create_dir(&data).unwrap();
+    let mut server = start_durable(Target::Broker, &data);
+    let mut c = Conn::open(&server);
+
+    let mut acknowledged: Vec<(Id, Vec<u8>)> = Vec::new();
+    let first = add_one(&mut c, 0).unwrap_or_else(|e| panic!("the first XADD, on an empty tmpfs: -{e}"));
+    acknowledged.push((first, full_payload(0)));
+    let segment = streams_support::largest_file(&data);
+    assert!(segment > 0, "no file under {} after an XADD", data.display());
+
+    // A filler file big enough that deleting it makes room for another segment; then the
+    // limit is set to leave room for two more segments (small segments) or half of one
+    // (large ones): the stream fills what is left after a few segments or within its first.
+    let filler = mount_point.join("filler");
+    let filler_len = segment + (1 << 20);
+    std::fs::write(&filler, vec![0x5a; filler_len as usize]).unwrap();
+    let room = if segment <= 2 << 20 {
+        segment * 5 / 2
+    } else {
+        segment / 2
+    };
+    let limit = (tmpfs.used() + room).div_ceil(4096) * 4096;
+    tmpfs.resize(limit).unwrap_or_else(|e| panic!("{e}"));
+    println!(
+        "full_disk_on_broker: segments of {segment} bytes, tmpfs limited to {limit} bytes, {} free",
+        tmpfs.free()
+    );
+
+    // 1 KB entries until an error reply, pipelined 64 at a time.
+    let max_entries = (room + segment * 2) as usize / ENTRY_BYTES + 1_000;
+    let mut errors: Vec<(usize, String)> = Vec::new();
+    let mut n = 1;
+    while errors.is_empty() && n < max_entries {
+        let batch = 64.min(max_entries - n);
+        let mut requests = Vec::new();
+        for i in n..n + batch {
+            requests.extend(common::command(&[
+                b"XADD",
+                FULL_KEY,
+                b"*",
+                b"p",
+                &full_payload(i),
+            ]));
+        }
+        c.send(&requests);
+        for i in n..n + batch {
+            match c.read() {
+                Reply::Bulk(Some(id)) => acknowledged.push((Id::parse(&id), full_payload(i))),
+                Reply::Error(e) => errors.push((i, e)),
+                other => panic!("XADD #{i}: neither an ID nor an error: {other:?}"),
+            }
+        }
+        n += batch;
+    }
+    assert!(
+        !errors.is_empty(),
+        "{n} XADDs of {ENTRY_BYTES} bytes on a tmpfs of {limit} bytes, and not one error reply"
+    );
+    println!(
+        "full_disk_on_broker: {} entries acknowledged, then XADD #{} answered -{} ({} error replies)",
+        acknowledged.len(),
+        errors[0].0,
+        errors[0].1,
+        errors.len()
+    );
+    assert!(
+        acknowledged.windows(2).all(|w| w[0].0 < w[1].0),
+        "XADD IDs do not increase"
+    );
+
+    // Still serving, on this connection and a new one; holding exactly what was acknowledged.
+    assert_eq!(c.call(&[b"PING"]), Reply::Status("PONG".into()));
+    assert_eq!(Conn::open(&server).call(&[b"PING"]), Reply::Status("PONG".into()));
+    holds_exactly(&mut c, &acknowledged, "on the full disk");
+
+    // Space freed: writes are taken again (retried while the broker has not noticed yet).
+    std::fs::remove_file(&filler).unwrap();
+    let mut next = n;
+    let mut last_error = String::new();
+    let resumed = common::wait_for(Duration::from_secs(10), || {
+        next += 1;
+        match add_one(&mut c, next) {
+            Ok(id) => {
+                acknowledged.push((id, full_payload(next)));
+                true
+            }
+            Err(e) => {
+                last_error = e;
+                false
+            }
+        }
+    });
+    assert!(
+        resumed,
+        "XADD still fails 10 s after space was freed: -{last_error}"
+    );
+    for _ in 0..100 {
+        next += 1;
+        let id = add_one(&mut c, next).unwrap_or_else(|e| panic!("XADD #{next} after space was freed: -{e}"));
+        acknowledged.push((id, full_payload(next)));
+    }
+    holds_exactly(&mut c, &acknowledged, "after space was freed");
+    drop(c);
+
+    sigterm(&mut server);
+    let mut server = start_durable(Target::Broker, &data);
+    let mut c = Conn::open(&server);
+    holds_exactly(&mut c, &acknowledged, "after a restart");
+    next += 1;
+    let id = add_one(&mut c, next).unwrap_or_else(|e| panic!("XADD after the restart: -{e}"));
+    assert!(id > acknowledged.last().unwrap().0);
+    drop(c);
+    sigterm(&mut server);
+}
