@@ -13,8 +13,9 @@
 //!   a random number of `XADD` replies has come, and the broker is killed with `SIGKILL`. After
 //!   each restart: every `XADD` that was answered is there with its payload, IDs increase, each
 //!   writer's entries are a gap-free prefix of what it sent, in order; the group's pending
-//!   entries hold no acknowledged entry, delivered unacknowledged entries are pending or not
-//!   yet delivered, and `XREADGROUP ... 0` gives back exactly the pending ones. Rounds:
+//!   entries hold no acknowledged entry, delivered unacknowledged entries (the consumer leaves
+//!   one in ten so for good) are pending or not yet delivered, `XREADGROUP ... 0` gives back
+//!   exactly the pending ones, and `>` never delivers an acknowledged entry again. Rounds:
 //!   `NANOSTREAM_CRASH_ROUNDS` (30); seed: `NANOSTREAM_CRASH_SEED` (printed).
 //! - `full_disk_on_broker`: the data directory on a small tmpfs (needs root, or
 //!   `unshare -rm`); 1 KB `XADD`s until one gets an error reply; the broker still answers, holds
@@ -482,6 +483,14 @@ fn crash_writer(shared: &Round, writer: usize, pipelined: bool, mut rng: Rng) ->
     log
 }
 
+/// Whether the consumer leaves this entry unacknowledged: writer entries numbered 7, 17, 27...
+fn left_pending(fields: &Option<Vec<Vec<u8>>>) -> bool {
+    let payload = fields.as_ref().and_then(|f| f.get(1));
+    payload
+        .and_then(|p| parse_payload(p))
+        .is_some_and(|(_, _, n)| n % 10 == 7)
+}
+
 /// What the consumer saw in one round.
 #[derive(Debug, Default)]
 struct ConsumerLog {
@@ -494,9 +503,10 @@ struct ConsumerLog {
     failures: Vec<String>,
 }
 
-/// `XREADGROUP GROUP g c COUNT 10 BLOCK 100 STREAMS crash >` and `XACK` of what it read, until
-/// the connection ends, `stop` is set or the deadline passes. Every delivered entry must be
-/// well-formed and not acknowledged (answered) before, in this round or an earlier one.
+/// `XREADGROUP GROUP g c COUNT 10 BLOCK 100 STREAMS crash >` and `XACK` of what it read (but
+/// what [`left_pending`] picks), until the connection ends, `stop` is set or the deadline
+/// passes. Every delivered entry must be well-formed, and not acknowledged (answered) before, in
+/// this round or an earlier one.
 fn crash_consumer(shared: &Round, acked_before: &BTreeSet<Id>) -> ConsumerLog {
     let Round {
         port,
@@ -561,7 +571,16 @@ fn crash_consumer(shared: &Round, acked_before: &BTreeSet<Id>) -> ConsumerLog {
             }
             log.delivered.push(*id);
         }
-        let ids: Vec<Id> = got.iter().map(|(id, _)| *id).collect();
+        // Every tenth writer entry (by its number) is left unacknowledged for good: the group
+        // must keep it pending through every crash.
+        let ids: Vec<Id> = got
+            .iter()
+            .filter(|(_, fields)| !left_pending(fields))
+            .map(|(id, _)| *id)
+            .collect();
+        if ids.is_empty() {
+            continue;
+        }
         let texts: Vec<String> = ids.iter().map(Id::to_string).collect();
         let mut args: Vec<&[u8]> = vec![b"XACK", CRASH_KEY, CRASH_GROUP.as_bytes()];
         args.extend(texts.iter().map(String::as_bytes));
@@ -864,8 +883,14 @@ fn crash_loop_on(target: Target) {
             );
         }
         let mut failures: Vec<String> = Vec::new();
-        for log in writer_logs {
+        for (w, log) in writer_logs.into_iter().enumerate() {
             failures.extend(log.failures);
+            if let Some(pair) = log.replied.windows(2).find(|pair| pair[0].0 >= pair[1].0) {
+                failures.push(format!(
+                    "round {round} writer {w}: XADD answered {} after {}",
+                    pair[1].0, pair[0].0
+                ));
+            }
             for (id, payload) in log.replied {
                 if let Some(other) = model.entries.insert(id, payload.clone()) {
                     failures.push(format!(
