@@ -1012,12 +1012,13 @@ fn full_disk_on_broker() {
     assert!(segment > 0, "no file under {} after an XADD", data.display());
 
     // A filler file big enough that deleting it makes room for another segment; then the
-    // limit is set to leave room for two more segments (small segments) or half of one
-    // (large ones): the stream fills what is left after a few segments or within its first.
+    // limit is set to leave room for two and a half more segments (up to 16 MiB ones, the
+    // broker's default for streams) or half of one (larger ones): the stream fills its first
+    // segment and two more and fails to make the fourth, or fails to make its second.
     let filler = mount_point.join("filler");
     let filler_len = segment + (1 << 20);
     std::fs::write(&filler, vec![0x5a; filler_len as usize]).unwrap();
-    let room = if segment <= 2 << 20 {
+    let room = if segment <= 16 << 20 {
         segment * 5 / 2
     } else {
         segment / 2
