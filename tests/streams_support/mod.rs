@@ -20,10 +20,26 @@ use crate::common::{wait_for, Server, Target, START_DEADLINE};
 /// broker with `--data-dir DIR --fsync batch`, redis-server with an append-only file fsynced
 /// before every reply.
 pub fn start_durable(target: Target, dir: &Path) -> Server {
+    start_persisting(target, dir, "batch", "warn")
+}
+
+/// Starts `target` persisting to `dir` under the broker's `--fsync` policy `fsync` (`batch`,
+/// `never`, `interval:<ms>`; for redis-server `appendfsync` `always`, `no` and `everysec`),
+/// the broker logging at `log_level`.
+pub fn start_persisting(target: Target, dir: &Path, fsync: &str, log_level: &str) -> Server {
     let dir = dir.to_str().expect("a UTF-8 temporary path");
     let server = match target {
-        Target::Broker => Server::broker(&["--data-dir", dir, "--fsync", "batch"]),
-        Target::Redis => Server::redis(&["--appendonly", "yes", "--appendfsync", "always", "--dir", dir]),
+        Target::Broker => Server::broker_with(&["--data-dir", dir, "--fsync", fsync], |c| {
+            c.env("NANOSTREAM_LOG_LEVEL", log_level);
+        }),
+        Target::Redis => {
+            let appendfsync = match fsync {
+                "batch" => "always",
+                "never" => "no",
+                _ => "everysec",
+            };
+            Server::redis(&["--appendonly", "yes", "--appendfsync", appendfsync, "--dir", dir])
+        }
     };
     // Listening is not serving: redis-server answers -LOADING while it reads its files.
     let mut last = None;
