@@ -67,6 +67,18 @@ const ORDERS: &[u8] = b"orders";
 const HOSTILE: &[u8] = b"../x";
 const NUL_KEY: &[u8] = b"nul\0key";
 const EMPTY: &[u8] = b"empty:made-by-mkstream";
+/// Trimmed by `XTRIM MAXLEN` and then `MINID ~` while entries it removes are pending.
+const TRIMMED: &[u8] = b"trimmed";
+/// Deleted with `DEL` after entries and a group: gone after the restart.
+const GONE: &[u8] = b"gone";
+/// Deleted with `DEL`, then made again with IDs below its old ones.
+const REBORN: &[u8] = b"reborn";
+
+/// A key too long to be spelled in a directory name (the broker hashes it and keeps the key in
+/// a file): 120 bytes of every value.
+fn long_key() -> Vec<u8> {
+    (0..120u8).map(|b| b.wrapping_mul(37).wrapping_add(1)).collect()
+}
 const ENTRIES_PER_STREAM: usize = 300;
 
 /// Entry `i`'s fields: its number and a binary value (CRLF, NUL, every byte value in turn).
@@ -244,6 +256,19 @@ fn durable_state(conn: &mut Conn, streams: &[(&[u8], &[&str])], keeps: Keeps) ->
     state
 }
 
+/// The keys (sorted), and what `EXISTS` and `TYPE` say of the deleted stream.
+fn keyspace_state(conn: &mut Conn) -> Vec<(String, String)> {
+    let keys = call_ok(conn, &[b"KEYS", b"*"]);
+    let mut keys: Vec<String> = keys.items().iter().map(|k| show(k.bulk())).collect();
+    keys.sort();
+    vec![
+        ("KEYS * (sorted)".into(), keys.join(", ")),
+        ("EXISTS gone".into(), render(&call_ok(conn, &[b"EXISTS", GONE]))),
+        ("TYPE gone".into(), render(&call_ok(conn, &[b"TYPE", GONE]))),
+        ("TYPE orders".into(), render(&call_ok(conn, &[b"TYPE", ORDERS]))),
+    ]
+}
+
 fn last_generated_id(conn: &mut Conn, key: &[u8]) -> Id {
     let info = info_map(&call_ok(conn, &[b"XINFO", b"STREAM", key]));
     Id::of(&info["last-generated-id"])
@@ -315,14 +340,49 @@ fn restart_keeps_everything(target: Target) {
         1
     );
 
-    let streams: [(&[u8], &[&str]); 4] = [
+    // A long binary key.
+    let long = long_key();
+    let long_ids = add_entries(&mut c, &long, 50, |_| "*".into());
+    call_ok(&mut c, &[b"XGROUP", b"CREATE", &long, b"g", b"0"]);
+    assert_eq!(
+        ids_of(&read_group(&mut c, &long, "g", "dave", 3, ">")),
+        long_ids[..3]
+    );
+    // Trimmed twice, with a group whose pending entries the trims remove.
+    let trimmed = add_entries(&mut c, TRIMMED, ENTRIES_PER_STREAM, |_| "*".into());
+    call_ok(&mut c, &[b"XGROUP", b"CREATE", TRIMMED, b"g", b"0"]);
+    assert_eq!(
+        ids_of(&read_group(&mut c, TRIMMED, "g", "erin", 10, ">")),
+        trimmed[..10]
+    );
+    assert_eq!(
+        call_ok(&mut c, &[b"XTRIM", TRIMMED, b"MAXLEN", b"100"]).int(),
+        200
+    );
+    let min_id = trimmed[250].to_string();
+    call_ok(&mut c, &[b"XTRIM", TRIMMED, b"MINID", b"~", min_id.as_bytes()]);
+    // Deleted, and deleted then made again from lower IDs.
+    add_entries(&mut c, GONE, 20, |_| "*".into());
+    call_ok(&mut c, &[b"XGROUP", b"CREATE", GONE, b"g", b"0"]);
+    read_group(&mut c, GONE, "g", "frank", 5, ">");
+    assert_eq!(call_ok(&mut c, &[b"DEL", GONE]).int(), 1);
+    add_entries(&mut c, REBORN, 20, |_| "*".into());
+    assert_eq!(call_ok(&mut c, &[b"DEL", REBORN]).int(), 1);
+    let reborn = add_entries(&mut c, REBORN, 5, |i| format!("1-{}", i + 1));
+    assert_eq!(reborn[0], Id { ms: 1, seq: 1 });
+
+    let streams: [(&[u8], &[&str]); 7] = [
         (ORDERS, &["g1", "g2"]),
         (HOSTILE, &["g"]),
         (NUL_KEY, &["g"]),
         (EMPTY, &["g"]),
+        (&long, &["g"]),
+        (TRIMMED, &["g"]),
+        (REBORN, &[]),
     ];
     let keeps = Keeps::of(target);
-    let before = durable_state(&mut c, &streams, keeps);
+    let mut before = durable_state(&mut c, &streams, keeps);
+    before.extend(keyspace_state(&mut c));
     let last_ids: Vec<Id> = streams
         .iter()
         .map(|(k, _)| last_generated_id(&mut c, k))
@@ -341,7 +401,8 @@ fn restart_keeps_everything(target: Target) {
 
     let mut server = start_durable(target, &data);
     let mut c = Conn::open(&server);
-    let after = durable_state(&mut c, &streams, keeps);
+    let mut after = durable_state(&mut c, &streams, keeps);
+    after.extend(keyspace_state(&mut c));
     assert_eq!(before.len(), after.len());
     for ((what, was), (_, is)) in before.iter().zip(&after) {
         assert_eq!(was, is, "{what} changed across the restart");
