@@ -19,8 +19,10 @@
 //!   `NANOSTREAM_CRASH_ROUNDS` (30); seed: `NANOSTREAM_CRASH_SEED` (printed).
 //! - `full_disk_on_broker`: the data directory on a small tmpfs (needs root, or
 //!   `unshare -rm`); 1 KB `XADD`s until one gets an error reply; the broker still answers, holds
-//!   exactly the acknowledged entries, takes writes again once space is freed, and has them all
-//!   after a restart.
+//!   exactly the acknowledged entries, takes writes again once space is freed (a filler file
+//!   made beforehand is deleted), and has them all after a restart. `full_disk_new_stream_*`
+//!   also sends an `XADD` to a new key while the disk is full: refused, it must leave no key,
+//!   before or after the restart.
 //!
 //! The `_on_redis` variants run the same checks on redis-server with `appendfsync always`, the
 //! reference (redis-server exits when a write to its append-only file fails, so the full disk
@@ -1013,6 +1015,8 @@ fn crash_loop_on_redis() {
 // ---------------------------------------------------------------------------------------------
 
 const FULL_KEY: &[u8] = b"full";
+/// A stream first written to when the disk is full.
+const NEW_KEY: &[u8] = b"new-on-full-disk";
 const ENTRY_BYTES: usize = 1024;
 
 fn full_payload(n: usize) -> Vec<u8> {
@@ -1052,6 +1056,38 @@ fn holds_exactly(conn: &mut Conn, acknowledged: &[(Id, Vec<u8>)], when: &str) {
     }
 }
 
+/// Checks that `KEYS *` gives `expected` (sorted); the error names `TYPE` and `XLEN` of any
+/// other key.
+fn keys_are(conn: &mut Conn, expected: &[&[u8]], when: &str) -> Result<(), String> {
+    let mut keys: Vec<Vec<u8>> = call_ok(conn, &[b"KEYS", b"*"])
+        .items()
+        .iter()
+        .map(|k| k.bulk().to_vec())
+        .collect();
+    keys.sort();
+    let mut expected: Vec<Vec<u8>> = expected.iter().map(|k| k.to_vec()).collect();
+    expected.sort();
+    if keys != expected {
+        let extra: Vec<String> = keys
+            .iter()
+            .filter(|k| !expected.contains(k))
+            .map(|k| {
+                let kind = render(&conn.call(&[b"TYPE", k]));
+                let len = render(&conn.call(&[b"XLEN", k]));
+                format!("{} (TYPE {kind}, XLEN {len})", show(k))
+            })
+            .collect();
+        let shown = |keys: &[Vec<u8>]| keys.iter().map(|k| show(k)).collect::<Vec<_>>().join(", ");
+        return Err(format!(
+            "{when}: KEYS * is [{}], expected [{}]; unexpected: [{}]",
+            shown(&keys),
+            shown(&expected),
+            extra.join(", ")
+        ));
+    }
+    Ok(())
+}
+
 /// One `XADD full * p <1 KB>`: the ID, or the error reply.
 fn add_one(conn: &mut Conn, n: usize) -> Result<Id, String> {
     match conn.call(&[b"XADD", FULL_KEY, b"*", b"p", &full_payload(n)]) {
@@ -1063,14 +1099,31 @@ fn add_one(conn: &mut Conn, n: usize) -> Result<Id, String> {
 
 #[test]
 fn full_disk_on_broker() {
-    let root = TempDir::new("streams-full");
+    full_disk(false);
+}
+
+/// As [`full_disk_on_broker`], with an XADD to a new key while the disk is full.
+#[test]
+fn full_disk_new_stream_on_broker() {
+    full_disk(true);
+}
+
+/// 1 KB XADDs until the disk is full; checks the broker serves, holds exactly what it
+/// acknowledged, writes again once space is freed and keeps it all across a restart. With
+/// `new_stream`, also begins a new stream while the disk is full.
+fn full_disk(new_stream: bool) {
+    let root = TempDir::new(if new_stream {
+        "streams-full-new"
+    } else {
+        "streams-full"
+    });
     let mount_point = root.path().join("mnt");
     std::fs::create_dir(&mount_point).unwrap();
     // A generous limit first (pages are only taken when used), to see how much one stream
     // takes; shrunk below once that is known.
     let tmpfs = Tmpfs::mount(&mount_point, 1 << 30).unwrap_or_else(|e| {
         panic!(
-            "{e}\nfull_disk_on_broker mounts a tmpfs: run it as root, or in a user and mount \
+            "{e}\nthe full-disk tests mount a tmpfs: run it as root, or in a user and mount \
              namespace (`unshare -rm cargo test --test broker_streams_durability`)"
         )
     });
@@ -1100,7 +1153,7 @@ fn full_disk_on_broker() {
     let limit = (tmpfs.used() + room).div_ceil(4096) * 4096;
     tmpfs.resize(limit).unwrap_or_else(|e| panic!("{e}"));
     println!(
-        "full_disk_on_broker: segments of {segment} bytes, tmpfs limited to {limit} bytes, {} free",
+        "full_disk (new stream: {new_stream}): segments of {segment} bytes, tmpfs limited to {limit} bytes, {} free",
         tmpfs.free()
     );
 
@@ -1135,7 +1188,7 @@ fn full_disk_on_broker() {
         "{n} XADDs of {ENTRY_BYTES} bytes on a tmpfs of {limit} bytes, and not one error reply"
     );
     println!(
-        "full_disk_on_broker: {} entries acknowledged, then XADD #{} answered -{} ({} error replies)",
+        "full_disk (new stream: {new_stream}): {} entries acknowledged, then XADD #{} answered -{} ({} error replies)",
         acknowledged.len(),
         errors[0].0,
         errors[0].1,
@@ -1150,6 +1203,27 @@ fn full_disk_on_broker() {
     assert_eq!(c.call(&[b"PING"]), Reply::Status("PONG".into()));
     assert_eq!(Conn::open(&server).call(&[b"PING"]), Reply::Status("PONG".into()));
     holds_exactly(&mut c, &acknowledged, "on the full disk");
+    // With `new_stream`, a stream is also begun while the disk is full: an XADD refused
+    // leaves no key behind, now or after a restart.
+    let (keys, why): (&[&[u8]], String) = if new_stream {
+        let reply = c.call(&[b"XADD", NEW_KEY, b"*", b"p", b"x"]);
+        let keys: &[&[u8]] = match &reply {
+            Reply::Error(_) => &[FULL_KEY],
+            Reply::Bulk(Some(_)) => &[FULL_KEY, NEW_KEY],
+            other => panic!("XADD {}: neither an ID nor an error: {other:?}", show(NEW_KEY)),
+        };
+        (
+            keys,
+            format!(
+                "XADD {} on the full disk answered {}",
+                show(NEW_KEY),
+                render(&reply)
+            ),
+        )
+    } else {
+        (&[FULL_KEY], "one stream".to_string())
+    };
+    keys_are(&mut c, keys, &format!("on the full disk ({why})")).unwrap_or_else(|e| panic!("{e}"));
 
     // Space freed: writes are taken again (retried while the broker has not noticed yet).
     std::fs::remove_file(&filler).unwrap();
@@ -1178,15 +1252,35 @@ fn full_disk_on_broker() {
         acknowledged.push((id, full_payload(next)));
     }
     holds_exactly(&mut c, &acknowledged, "after space was freed");
+    keys_are(&mut c, keys, &format!("after space was freed ({why})")).unwrap_or_else(|e| panic!("{e}"));
     drop(c);
 
     sigterm(&mut server);
-    let mut server = start_durable(Target::Broker, &data);
+    // The disk is nearly full again (the stream took the freed space for its next segment);
+    // opening what is there needs no more. If the broker does not start, that is a failure,
+    // and the rest is checked with room for two more segments.
+    let mut failures = Vec::new();
+    let restarted = std::panic::catch_unwind(|| start_durable(Target::Broker, &data));
+    let mut server = restarted.unwrap_or_else(|_| {
+        failures.push(format!(
+            "the broker did not start again on the nearly full disk ({} bytes free; its \
+             stderr above says why)",
+            tmpfs.free()
+        ));
+        tmpfs
+            .resize(limit + 2 * segment)
+            .unwrap_or_else(|e| panic!("{e}"));
+        start_durable(Target::Broker, &data)
+    });
     let mut c = Conn::open(&server);
     holds_exactly(&mut c, &acknowledged, "after a restart");
+    if let Err(e) = keys_are(&mut c, keys, &format!("after a restart ({why})")) {
+        failures.push(e);
+    }
     next += 1;
     let id = add_one(&mut c, next).unwrap_or_else(|e| panic!("XADD after the restart: -{e}"));
     assert!(id > acknowledged.last().unwrap().0);
     drop(c);
     sigterm(&mut server);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
