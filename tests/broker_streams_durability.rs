@@ -8,6 +8,11 @@
 //!   `XINFO GROUPS`, `XINFO CONSUMERS` (without idle times) and `XPENDING` (summary, and each
 //!   entry's owner and delivery count) are what they were, `XADD *` goes on above the last
 //!   generated ID (also when the last entry was deleted) and groups go on where they were.
+//! - `group_log_compaction_*`: 300 deliveries under a 32 KB consumer name, acknowledged but
+//!   three (about 10 MB of group changes, past the 4 MiB after which the broker compacts a
+//!   stream's group log into a snapshot), then a restart: the groups are unchanged.
+//!   `group_log_compaction_large_pending_*`: the same with every third entry left pending (a
+//!   3.2 MB pending list to snapshot).
 //! - `crash_loop`: rounds on one data directory under `--fsync batch`; in each, two writers
 //!   (one pipelining random batches) and a consumer (`XREADGROUP ... >` then `XACK`) run until
 //!   a random number of `XADD` replies has come, and the broker is killed with `SIGKILL`. After
@@ -16,7 +21,10 @@
 //!   entries hold no acknowledged entry, delivered unacknowledged entries (the consumer leaves
 //!   one in ten so for good) are pending or not yet delivered, `XREADGROUP ... 0` gives back
 //!   exactly the pending ones, and `>` never delivers an acknowledged entry again. Rounds:
-//!   `NANOSTREAM_CRASH_ROUNDS` (30); seed: `NANOSTREAM_CRASH_SEED` (printed).
+//!   `NANOSTREAM_CRASH_ROUNDS` (30); seed: `NANOSTREAM_CRASH_SEED` (printed); fsync policy:
+//!   `NANOSTREAM_CRASH_FSYNC` (`batch`). `crash_loop_compacting_groups_*` adds a second group
+//!   read one entry at a time by a consumer with a 32 KB name, so that the group log is
+//!   compacted every few rounds.
 //! - `full_disk_on_broker`: the data directory on a small tmpfs (needs root, or
 //!   `unshare -rm`); 1 KB `XADD`s until one gets an error reply; the broker still answers, holds
 //!   exactly the acknowledged entries, takes writes again once space is freed (a filler file
@@ -446,13 +454,140 @@ fn restart_on_broker() {
     restart_keeps_everything(Target::Broker);
 }
 
+/// Deliveries under a 32 KB consumer name: 32 KB of group log each.
+const CHURN_DELIVERIES: usize = 300;
+
+/// A group changed often enough that its log is compacted (the broker snapshots a stream's
+/// groups after 4 MiB of ops: here about 10 MB), then a graceful restart: the groups are
+/// what they were. The consumer leaves every `pending_every`-th entry pending (with 0, only
+/// the first three), so the snapshot holds that many pending entries of the 32 KB consumer.
+fn restart_after_many_group_changes(target: Target, pending_every: usize) {
+    let dir = TempDir::new("streams-group-churn");
+    let mut server = start_durable(target, dir.path());
+    let mut c = Conn::open(&server);
+    let key: &[u8] = b"churned";
+    let ids = add_entries(&mut c, key, CHURN_DELIVERIES + 20, |_| "*".into());
+    call_ok(&mut c, &[b"XGROUP", b"CREATE", key, b"churn", b"0"]);
+    call_ok(&mut c, &[b"XGROUP", b"CREATE", key, b"steady", b"0"]);
+    let steady = ids_of(&read_group(&mut c, key, "steady", "s", 5, ">"));
+    assert_eq!(steady, ids[..5]);
+    let long_name: Vec<u8> = (0..32 << 10).map(|i| b'a' + (i % 26) as u8).collect();
+    let read = common::command(&[
+        b"XREADGROUP",
+        b"GROUP",
+        b"churn",
+        &long_name,
+        b"COUNT",
+        b"1",
+        b"STREAMS",
+        key,
+        b">",
+    ]);
+    let mut pending = 0;
+    for (i, id) in ids[..CHURN_DELIVERIES].iter().enumerate() {
+        c.send(&read);
+        let reply = c.read();
+        if let Reply::Error(e) = &reply {
+            panic!(
+                "delivery {i} to the 32 KB consumer ({pending} entries pending): XREADGROUP answered -{e}"
+            );
+        }
+        assert_eq!(ids_of(&read_group_entries(&reply, key)), [*id], "delivery {i}");
+        let stays = if pending_every == 0 {
+            i < 3
+        } else {
+            i % pending_every == 0
+        };
+        if stays {
+            pending += 1;
+        } else {
+            let reply = c.call(&[b"XACK", key, b"churn", id.to_string().as_bytes()]);
+            assert_eq!(reply, Reply::Int(1), "XACK {i} ({pending} entries pending)");
+        }
+    }
+    let streams: [(&[u8], &[&str]); 1] = [(key, &["churn", "steady"])];
+    let keeps = Keeps::of(target);
+    let before = durable_state(&mut c, &streams, keeps);
+    drop(c);
+
+    sigterm(&mut server);
+    drop(server);
+    let mut server = start_durable(target, dir.path());
+    let mut c = Conn::open(&server);
+    let after = durable_state(&mut c, &streams, keeps);
+    for ((what, was), (_, is)) in before.iter().zip(&after) {
+        assert_eq!(was, is, "{what} changed across the restart");
+    }
+    // Both groups go on where they were.
+    c.send(&read);
+    assert_eq!(
+        ids_of(&read_group_entries(&c.read(), key)),
+        [ids[CHURN_DELIVERIES]]
+    );
+    assert_eq!(ids_of(&read_group(&mut c, key, "steady", "s", 1, ">")), [ids[5]]);
+    drop(c);
+    sigterm(&mut server);
+}
+
+#[test]
+fn group_log_compaction_on_redis() {
+    restart_after_many_group_changes(Target::Redis, 0);
+}
+
+#[test]
+fn group_log_compaction_on_broker() {
+    restart_after_many_group_changes(Target::Broker, 0);
+}
+
+/// A hundred entries of the 32 KB consumer pending: 3.2 MB of pending list to snapshot.
+#[test]
+fn group_log_compaction_large_pending_on_redis() {
+    restart_after_many_group_changes(Target::Redis, 3);
+}
+
+#[test]
+fn group_log_compaction_large_pending_on_broker() {
+    restart_after_many_group_changes(Target::Broker, 3);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Crash loop
 // ---------------------------------------------------------------------------------------------
 
 const CRASH_KEY: &[u8] = b"crash";
-const CRASH_GROUP: &str = "g";
-const CRASH_CONSUMER: &str = "c";
+/// The consumer group of the crash loop: reads 10 at a time and leaves one entry in ten
+/// unacknowledged for good.
+fn steady_group() -> ConsumerSpec {
+    ConsumerSpec {
+        group: b"g".to_vec(),
+        consumer: b"c".to_vec(),
+        count: 10,
+        leave_pending: true,
+    }
+}
+
+/// A second group for `crash_loop_compacting_groups`: reads one at a time under a 32 KB
+/// consumer name, acknowledging everything: 32 KB of group log per delivery, so the group log
+/// passes the 4 MiB of ops after which the broker compacts it into a snapshot every few
+/// rounds, and some kills come around that.
+fn churning_group() -> ConsumerSpec {
+    ConsumerSpec {
+        group: b"churn".to_vec(),
+        consumer: (0..32 << 10).map(|i| b'a' + (i % 26) as u8).collect(),
+        count: 1,
+        leave_pending: false,
+    }
+}
+
+/// A consumer of the crash loop: its group, its name, its `COUNT`, and whether it leaves
+/// [`left_pending`] entries unacknowledged.
+#[derive(Debug, Clone)]
+struct ConsumerSpec {
+    group: Vec<u8>,
+    consumer: Vec<u8>,
+    count: usize,
+    leave_pending: bool,
+}
 /// Each round ends within this (the kill comes at the latest then).
 const ROUND_DEADLINE: Duration = Duration::from_secs(20);
 /// Each writer sends at most this many entries a round.
@@ -566,11 +701,11 @@ struct ConsumerLog {
     failures: Vec<String>,
 }
 
-/// `XREADGROUP GROUP g c COUNT 10 BLOCK 100 STREAMS crash >` and `XACK` of what it read (but
-/// what [`left_pending`] picks), until the connection ends, `stop` is set or the deadline
-/// passes. Every delivered entry must be well-formed, and not acknowledged (answered) before, in
-/// this round or an earlier one.
-fn crash_consumer(shared: &Round, acked_before: &BTreeSet<Id>) -> ConsumerLog {
+/// `XREADGROUP GROUP <group> <consumer> COUNT <count> BLOCK 100 STREAMS crash >` and `XACK`
+/// of what it read (but what [`left_pending`] picks, if the spec says so), until the connection
+/// ends, `stop` is set or the deadline passes. Every delivered entry must be well-formed, and
+/// not acknowledged (answered) before, in this round or an earlier one.
+fn crash_consumer(shared: &Round, spec: &ConsumerSpec, acked_before: &BTreeSet<Id>) -> ConsumerLog {
     let Round {
         port,
         round,
@@ -578,17 +713,20 @@ fn crash_consumer(shared: &Round, acked_before: &BTreeSet<Id>) -> ConsumerLog {
         deadline,
         ..
     } = *shared;
+    let group = show(&spec.group);
     let mut log = ConsumerLog::default();
+    let mut acked: BTreeSet<Id> = BTreeSet::new();
     let Ok(mut conn) = connect(port, CLIENT_TIMEOUT) else {
         return log;
     };
+    let count = spec.count.to_string();
     let read = common::command(&[
         b"XREADGROUP",
         b"GROUP",
-        CRASH_GROUP.as_bytes(),
-        CRASH_CONSUMER.as_bytes(),
+        &spec.group,
+        &spec.consumer,
         b"COUNT",
-        b"10",
+        count.as_bytes(),
         b"BLOCK",
         b"100",
         b"STREAMS",
@@ -605,8 +743,9 @@ fn crash_consumer(shared: &Round, acked_before: &BTreeSet<Id>) -> ConsumerLog {
         let Ok(raw) = conn.try_read_raw() else { break };
         let reply = broker::parse(&raw);
         if let Reply::Error(e) = &reply {
-            log.failures
-                .push(format!("round {round}: XREADGROUP ... > answered -{e}"));
+            log.failures.push(format!(
+                "round {round}: group {group}: XREADGROUP ... > answered -{e}"
+            ));
             break;
         }
         let got = read_group_entries(&reply, CRASH_KEY);
@@ -618,34 +757,33 @@ fn crash_consumer(shared: &Round, acked_before: &BTreeSet<Id>) -> ConsumerLog {
                 .as_ref()
                 .is_some_and(|f| f.len() == 2 && f[0] == b"p" && parse_payload(&f[1]).is_some());
             if !well_formed {
-                log.failures
-                    .push(format!("round {round}: `>` delivered {id} as {fields:?}"));
-            }
-            if acked_before.contains(id) || log.acked.contains(id) {
                 log.failures.push(format!(
-                    "round {round}: `>` delivered {id} again after its XACK was answered"
+                    "round {round}: group {group}: `>` delivered {id} as {fields:?}"
+                ));
+            }
+            if acked_before.contains(id) || acked.contains(id) {
+                log.failures.push(format!(
+                    "round {round}: group {group}: `>` delivered {id} again after its XACK was answered"
                 ));
             }
             if log.delivered.last().is_some_and(|last| last >= id) {
                 log.failures.push(format!(
-                    "round {round}: `>` delivered {id} after {}",
+                    "round {round}: group {group}: `>` delivered {id} after {}",
                     log.delivered.last().unwrap()
                 ));
             }
             log.delivered.push(*id);
         }
-        // Every tenth writer entry (by its number) is left unacknowledged for good: the group
-        // must keep it pending through every crash.
         let ids: Vec<Id> = got
             .iter()
-            .filter(|(_, fields)| !left_pending(fields))
+            .filter(|(_, fields)| !(spec.leave_pending && left_pending(fields)))
             .map(|(id, _)| *id)
             .collect();
         if ids.is_empty() {
             continue;
         }
         let texts: Vec<String> = ids.iter().map(Id::to_string).collect();
-        let mut args: Vec<&[u8]> = vec![b"XACK", CRASH_KEY, CRASH_GROUP.as_bytes()];
+        let mut args: Vec<&[u8]> = vec![b"XACK", CRASH_KEY, &spec.group];
         args.extend(texts.iter().map(String::as_bytes));
         log.ack_sent.extend(&ids);
         if try_send(&mut conn, &common::command(&args)).is_err() {
@@ -653,10 +791,13 @@ fn crash_consumer(shared: &Round, acked_before: &BTreeSet<Id>) -> ConsumerLog {
         }
         let Ok(raw) = conn.try_read_raw() else { break };
         match broker::parse(&raw) {
-            Reply::Int(n) if n == ids.len() as i64 => log.acked.extend(&ids),
+            Reply::Int(n) if n == ids.len() as i64 => {
+                acked.extend(&ids);
+                log.acked.extend(&ids);
+            }
             other => {
                 log.failures.push(format!(
-                    "round {round}: XACK of {} just delivered entries answered {other:?}",
+                    "round {round}: group {group}: XACK of {} just delivered entries answered {other:?}",
                     ids.len()
                 ));
                 break;
@@ -671,14 +812,22 @@ fn crash_consumer(shared: &Round, acked_before: &BTreeSet<Id>) -> ConsumerLog {
 struct Model {
     /// Entries that must be there: answered XADDs, and entries a restarted broker showed.
     entries: BTreeMap<Id, Vec<u8>>,
+    /// Entries found after a restart whose XADD was never answered (the kill came first).
+    unanswered_found: usize,
+    /// Per consumer group.
+    groups: Vec<GroupModel>,
+}
+
+/// What the test knows of one consumer group across rounds.
+#[derive(Debug)]
+struct GroupModel {
+    spec: ConsumerSpec,
     /// Entries `>` delivered (answered).
     delivered: BTreeSet<Id>,
     /// Entries an XACK was sent for.
     ack_sent: BTreeSet<Id>,
     /// Entries an answered XACK acknowledged.
     acked: BTreeSet<Id>,
-    /// Entries found after a restart whose XADD was never answered (the kill came first).
-    unanswered_found: usize,
 }
 
 /// Checks a restarted server against the model, before round `round` (or after the last one),
@@ -750,43 +899,59 @@ fn verify_after_restart(conn: &mut Conn, model: &mut Model, round: usize) -> Vec
         fail(format!("... {missing} acknowledged entries gone in all"));
     }
 
-    // The group.
+    for group in &model.groups {
+        verify_group(conn, group, &by_id, &mut fail);
+    }
+    // Whatever a restarted broker shows must stay.
+    let before = model.entries.len();
+    model.entries.extend(by_id);
+    model.unanswered_found += model.entries.len() - before;
+    failures
+}
+
+/// Checks one consumer group of a restarted server against the model: it exists, its last
+/// delivered ID is not below an acknowledged entry, its pending entries are the consumer's,
+/// none acknowledged, none past the last delivered ID, all in the stream (`by_id`), delivered
+/// unacknowledged entries are pending or still to come, and `XREADGROUP ... 0` gives back
+/// exactly the pending entries.
+fn verify_group(
+    conn: &mut Conn,
+    model: &GroupModel,
+    by_id: &BTreeMap<Id, Vec<u8>>,
+    fail: &mut impl FnMut(String),
+) {
+    let spec = &model.spec;
+    let name = show(&spec.group);
+    let mut fail = |what: String| fail(format!("group {name}: {what}"));
     let groups = conn.call(&[b"XINFO", b"GROUPS", CRASH_KEY]);
     let group = match &groups {
         Reply::Array(Some(items)) => items.iter().map(info_map).find(|g| {
             g.get("name")
-                .is_some_and(|n| matches!(n, Reply::Bulk(Some(b)) if b == CRASH_GROUP.as_bytes()))
+                .is_some_and(|n| matches!(n, Reply::Bulk(Some(b)) if *b == spec.group))
         }),
         _ => None,
     };
     let Some(group) = group else {
-        fail(format!("XINFO GROUPS has no group {CRASH_GROUP}: {groups:?}"));
-        return failures;
+        fail(format!("not in XINFO GROUPS: {}", render(&groups)));
+        return;
     };
     let last_delivered = Id::of(&group["last-delivered-id"]);
     if let Some(max_acked) = model.acked.last() {
         if last_delivered < *max_acked {
             fail(format!(
-                "the group's last delivered ID {last_delivered} is below {max_acked}, whose \
-                 XACK was answered: `>` would deliver it again"
+                "the last delivered ID {last_delivered} is below {max_acked}, whose XACK was \
+                 answered: `>` would deliver it again"
             ));
         }
     }
-    let pending = conn.call(&[
-        b"XPENDING",
-        CRASH_KEY,
-        CRASH_GROUP.as_bytes(),
-        b"-",
-        b"+",
-        b"1000000",
-    ]);
+    let pending = conn.call(&[b"XPENDING", CRASH_KEY, &spec.group, b"-", b"+", b"1000000"]);
     let pending: Vec<(Id, Vec<u8>)> = match &pending {
         Reply::Array(Some(items)) => items
             .iter()
             .map(|p| (Id::of(&p.items()[0]), p.items()[1].bulk().to_vec()))
             .collect(),
         other => {
-            fail(format!("XPENDING crash g - + 1000000: {other:?}"));
+            fail(format!("XPENDING - + 1000000: {}", render(other)));
             Vec::new()
         }
     };
@@ -795,7 +960,7 @@ fn verify_after_restart(conn: &mut Conn, model: &mut Model, round: usize) -> Vec
         if model.acked.contains(id) {
             fail(format!("{id} is pending again though its XACK was answered"));
         }
-        if owner != CRASH_CONSUMER.as_bytes() {
+        if *owner != spec.consumer {
             fail(format!("{id} is pending for {}", show(owner)));
         }
         if *id > last_delivered {
@@ -820,8 +985,8 @@ fn verify_after_restart(conn: &mut Conn, model: &mut Model, round: usize) -> Vec
     let history = conn.call(&[
         b"XREADGROUP",
         b"GROUP",
-        CRASH_GROUP.as_bytes(),
-        CRASH_CONSUMER.as_bytes(),
+        &spec.group,
+        &spec.consumer,
         b"COUNT",
         b"1000000",
         b"STREAMS",
@@ -830,34 +995,29 @@ fn verify_after_restart(conn: &mut Conn, model: &mut Model, round: usize) -> Vec
     ]);
     if let Reply::Error(e) = &history {
         fail(format!("XREADGROUP ... 0: -{e}"));
-    } else {
-        let history = read_group_entries(&history, CRASH_KEY);
-        let history_ids: BTreeSet<Id> = history.iter().map(|(id, _)| *id).collect();
-        if history_ids != pending_ids {
-            fail(format!(
-                "XREADGROUP ... 0 gave {} entries, XPENDING {}: only in the first {:?}, only in \
-                 the second {:?}",
-                history_ids.len(),
-                pending_ids.len(),
-                history_ids.difference(&pending_ids).collect::<Vec<_>>(),
-                pending_ids.difference(&history_ids).collect::<Vec<_>>()
-            ));
-        }
-        for (id, fields) in &history {
-            let expected = by_id.get(id).map(|v| vec![b"p".to_vec(), v.clone()]);
-            if fields.as_ref() != expected.as_ref() {
-                fail(format!("XREADGROUP ... 0 gave {id} as {fields:?}"));
-            }
+        return;
+    }
+    let history = read_group_entries(&history, CRASH_KEY);
+    let history_ids: BTreeSet<Id> = history.iter().map(|(id, _)| *id).collect();
+    if history_ids != pending_ids {
+        fail(format!(
+            "XREADGROUP ... 0 gave {} entries, XPENDING {}: only in the first {:?}, only in the \
+             second {:?}",
+            history_ids.len(),
+            pending_ids.len(),
+            history_ids.difference(&pending_ids).collect::<Vec<_>>(),
+            pending_ids.difference(&history_ids).collect::<Vec<_>>()
+        ));
+    }
+    for (id, fields) in &history {
+        let expected = by_id.get(id).map(|v| vec![b"p".to_vec(), v.clone()]);
+        if fields.as_ref() != expected.as_ref() {
+            fail(format!("XREADGROUP ... 0 gave {id} as {fields:?}"));
         }
     }
-    // Whatever a restarted broker shows must stay.
-    let before = model.entries.len();
-    model.entries.extend(by_id);
-    model.unanswered_found += model.entries.len() - before;
-    failures
 }
 
-fn crash_loop_on(target: Target) {
+fn crash_loop_on(target: Target, groups: Vec<ConsumerSpec>) {
     let rounds: usize = std::env::var("NANOSTREAM_CRASH_ROUNDS")
         .map(|r| r.parse().expect("NANOSTREAM_CRASH_ROUNDS is a number"))
         .unwrap_or(30);
@@ -871,26 +1031,45 @@ fn crash_loop_on(target: Target) {
     eprintln!("{start}");
     let mut rng = Rng::new(seed);
     let dir = TempDir::new("streams-crash");
-    let mut model = Model::default();
+    let mut model = Model {
+        groups: groups
+            .into_iter()
+            .map(|spec| GroupModel {
+                spec,
+                delivered: BTreeSet::new(),
+                ack_sent: BTreeSet::new(),
+                acked: BTreeSet::new(),
+            })
+            .collect(),
+        ..Model::default()
+    };
     let started = Instant::now();
     let mut kills_by_count = 0;
 
     for round in 0..=rounds {
         // The broker warns of every recovery from a kill: expected here.
-        let mut server = start_persisting(target, dir.path(), &fsync, "error");
+        let restarted = std::panic::catch_unwind(|| start_persisting(target, dir.path(), &fsync, "error"));
+        let mut server = restarted.unwrap_or_else(|_| {
+            panic!(
+                "the server did not start again before round {round} (its stderr above says \
+                 why); NANOSTREAM_CRASH_SEED={seed}"
+            )
+        });
         let mut conn = Conn::open(&server);
         if round == 0 {
-            call_ok(
-                &mut conn,
-                &[
-                    b"XGROUP",
-                    b"CREATE",
-                    CRASH_KEY,
-                    CRASH_GROUP.as_bytes(),
-                    b"$",
-                    b"MKSTREAM",
-                ],
-            );
+            for group in &model.groups {
+                call_ok(
+                    &mut conn,
+                    &[
+                        b"XGROUP",
+                        b"CREATE",
+                        CRASH_KEY,
+                        &group.spec.group,
+                        b"$",
+                        b"MKSTREAM",
+                    ],
+                );
+            }
         }
         let failures = verify_after_restart(&mut conn, &mut model, round);
         assert!(
@@ -917,8 +1096,8 @@ fn crash_loop_on(target: Target) {
             stop: &stop,
             deadline,
         };
-        let acked_before = &model.acked;
-        let (writer_logs, consumer_log, by_count) = std::thread::scope(|s| {
+        let groups = &model.groups;
+        let (writer_logs, consumer_logs, by_count) = std::thread::scope(|s| {
             let writers: Vec<_> = (0..2)
                 .map(|w| {
                     let rng = Rng::new(rng.next_u64());
@@ -930,7 +1109,13 @@ fn crash_loop_on(target: Target) {
                     })
                 })
                 .collect();
-            let consumer = s.spawn(|| crash_consumer(&shared, acked_before));
+            let consumers: Vec<_> = groups
+                .iter()
+                .map(|g| {
+                    let shared = &shared;
+                    s.spawn(move || crash_consumer(shared, &g.spec, &g.acked))
+                })
+                .collect();
             let by_count = common::wait_for(deadline.saturating_duration_since(Instant::now()), || {
                 replies.load(Ordering::SeqCst) >= kill_at || writers_done.load(Ordering::SeqCst) == 2
             }) && replies.load(Ordering::SeqCst) >= kill_at;
@@ -944,8 +1129,11 @@ fn crash_loop_on(target: Target) {
                 .into_iter()
                 .map(|h| h.join().expect("writer thread"))
                 .collect();
-            let consumer_log = consumer.join().expect("consumer thread");
-            (writer_logs, consumer_log, by_count)
+            let consumer_logs: Vec<ConsumerLog> = consumers
+                .into_iter()
+                .map(|h| h.join().expect("consumer thread"))
+                .collect();
+            (writer_logs, consumer_logs, by_count)
         });
         if by_count {
             kills_by_count += 1;
@@ -974,10 +1162,12 @@ fn crash_loop_on(target: Target) {
                 }
             }
         }
-        failures.extend(consumer_log.failures);
-        model.delivered.extend(consumer_log.delivered);
-        model.ack_sent.extend(consumer_log.ack_sent);
-        model.acked.extend(consumer_log.acked);
+        for (group, log) in model.groups.iter_mut().zip(consumer_logs) {
+            failures.extend(log.failures);
+            group.delivered.extend(log.delivered);
+            group.ack_sent.extend(log.ack_sent);
+            group.acked.extend(log.acked);
+        }
         assert!(
             failures.is_empty(),
             "NANOSTREAM_CRASH_SEED={seed}:\n{}",
@@ -985,15 +1175,26 @@ fn crash_loop_on(target: Target) {
         );
     }
     let elapsed = started.elapsed();
+    let groups: Vec<String> = model
+        .groups
+        .iter()
+        .map(|g| {
+            format!(
+                "group {}: {} delivered, {} acknowledged ({} more XACKs cut off)",
+                show(&g.spec.group),
+                g.delivered.len(),
+                g.acked.len(),
+                g.ack_sent.len() - g.acked.len()
+            )
+        })
+        .collect();
     let summary = format!(
         "crash_loop {target:?}: {rounds} rounds in {elapsed:.1?} ({kills_by_count} killed at their \
-         reply count), {} entries ({} found whose XADD was cut off by the kill), {} delivered, {} \
-         acknowledged ({} more XACKs sent but cut off); --fsync {fsync}, NANOSTREAM_CRASH_SEED={seed}",
+         reply count), {} entries ({} found whose XADD was cut off by the kill), {}; --fsync \
+         {fsync}, NANOSTREAM_CRASH_SEED={seed}",
         model.entries.len(),
         model.unanswered_found,
-        model.delivered.len(),
-        model.acked.len(),
-        model.ack_sent.len() - model.acked.len()
+        groups.join(", ")
     );
     println!("{summary}");
     eprintln!("{summary}");
@@ -1002,12 +1203,22 @@ fn crash_loop_on(target: Target) {
 
 #[test]
 fn crash_loop() {
-    crash_loop_on(Target::Broker);
+    crash_loop_on(Target::Broker, vec![steady_group()]);
+}
+
+#[test]
+fn crash_loop_compacting_groups_on_broker() {
+    crash_loop_on(Target::Broker, vec![steady_group(), churning_group()]);
+}
+
+#[test]
+fn crash_loop_compacting_groups_on_redis() {
+    crash_loop_on(Target::Redis, vec![steady_group(), churning_group()]);
 }
 
 #[test]
 fn crash_loop_on_redis() {
-    crash_loop_on(Target::Redis);
+    crash_loop_on(Target::Redis, vec![steady_group()]);
 }
 
 // ---------------------------------------------------------------------------------------------
