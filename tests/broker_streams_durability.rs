@@ -488,8 +488,12 @@ fn restart_after_many_group_changes(target: Target, pending_every: usize) {
         c.send(&read);
         let reply = c.read();
         if let Reply::Error(e) = &reply {
+            // Did the refused read deliver anyway?
+            let summary = c.call(&[b"XPENDING", key, b"churn"]);
             panic!(
-                "delivery {i} to the 32 KB consumer ({pending} entries pending): XREADGROUP answered -{e}"
+                "delivery {i} to the 32 KB consumer ({pending} entries pending): XREADGROUP \
+                 answered -{e}; XPENDING churned churn now answers {}",
+                render(&summary).chars().take(200).collect::<String>()
             );
         }
         assert_eq!(ids_of(&read_group_entries(&reply, key)), [*id], "delivery {i}");
