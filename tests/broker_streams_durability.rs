@@ -1226,6 +1226,292 @@ fn crash_loop_on_redis() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Crash loop over deletions: XADD, XDEL, XTRIM and DEL of one stream
+// ---------------------------------------------------------------------------------------------
+
+const CYCLED_KEY: &[u8] = b"cycled";
+
+/// What one stream key holds: whether it exists, its entries, and its last generated ID.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct KeyState {
+    exists: bool,
+    entries: Vec<(Id, Vec<u8>)>,
+    last_id: Id,
+}
+
+impl KeyState {
+    fn describe(&self) -> String {
+        if !self.exists {
+            return "no key".into();
+        }
+        let shown = |e: Option<&(Id, Vec<u8>)>| e.map(|(id, p)| format!("{id} {}", show(p)));
+        format!(
+            "{} entries (first {:?}, last {:?}), last generated ID {}",
+            self.entries.len(),
+            shown(self.entries.first()),
+            shown(self.entries.last()),
+            self.last_id
+        )
+    }
+}
+
+/// A command of the deletion crash loop, the reply it must get, and the state after it.
+#[derive(Debug)]
+struct CycleCommand {
+    args: Vec<Vec<u8>>,
+    expected: Reply,
+    after: KeyState,
+}
+
+/// The next command on `state` (which it updates): mostly `XADD cycled 1-<n> p gen-<g>-<n>`
+/// (the sequence restarts with each new stream, so IDs below the deleted stream's are used
+/// again), sometimes `XDEL` of an entry (or of a missing one), `XTRIM MAXLEN`, or `DEL`.
+fn next_cycle_command(rng: &mut Rng, state: &mut KeyState, generation: &mut u64) -> CycleCommand {
+    let roll = rng.range(0, 99);
+    let (args, expected): (Vec<Vec<u8>>, Reply) = if roll < 80 || !state.exists {
+        if !state.exists {
+            *generation += 1;
+            state.last_id = Id::default();
+        }
+        let id = Id {
+            ms: 1,
+            seq: state.last_id.seq + 1,
+        };
+        let payload = format!("gen-{generation}-{}", id.seq).into_bytes();
+        state.exists = true;
+        state.entries.push((id, payload.clone()));
+        state.last_id = id;
+        let text = id.to_string().into_bytes();
+        (
+            vec![
+                b"XADD".to_vec(),
+                CYCLED_KEY.to_vec(),
+                text.clone(),
+                b"p".to_vec(),
+                payload,
+            ],
+            Reply::Bulk(Some(text)),
+        )
+    } else if roll < 88 {
+        // An entry (or, one time in four, an ID that is not there).
+        let id = if state.entries.is_empty() || rng.range(0, 3) == 0 {
+            Id {
+                ms: 0,
+                seq: rng.range(1, 1_000),
+            }
+        } else {
+            state.entries[rng.range(0, state.entries.len() as u64 - 1) as usize].0
+        };
+        let before = state.entries.len();
+        state.entries.retain(|(e, _)| *e != id);
+        let removed = (before - state.entries.len()) as i64;
+        (
+            vec![b"XDEL".to_vec(), CYCLED_KEY.to_vec(), id.to_string().into_bytes()],
+            Reply::Int(removed),
+        )
+    } else if roll < 96 {
+        let keep = rng.range(0, state.entries.len() as u64 / 2 + 1) as usize;
+        let removed = state.entries.len().saturating_sub(keep);
+        state.entries.drain(..removed);
+        (
+            vec![
+                b"XTRIM".to_vec(),
+                CYCLED_KEY.to_vec(),
+                b"MAXLEN".to_vec(),
+                keep.to_string().into_bytes(),
+            ],
+            Reply::Int(removed as i64),
+        )
+    } else {
+        *state = KeyState::default();
+        (vec![b"DEL".to_vec(), CYCLED_KEY.to_vec()], Reply::Int(1))
+    };
+    CycleCommand {
+        args,
+        expected,
+        after: state.clone(),
+    }
+}
+
+/// What the server holds for [`CYCLED_KEY`].
+fn observe_key(conn: &mut Conn) -> KeyState {
+    let exists = call_ok(conn, &[b"EXISTS", CYCLED_KEY]).int() == 1;
+    if !exists {
+        return KeyState::default();
+    }
+    let entries = xrange_all(conn, CYCLED_KEY, 5_000, 1_000)
+        .into_iter()
+        .map(|(id, fields)| {
+            let fields = fields.unwrap_or_default();
+            assert!(
+                fields.len() == 2 && fields[0] == b"p",
+                "entry {id}: fields {fields:?}"
+            );
+            (id, fields[1].clone())
+        })
+        .collect();
+    let info = info_map(&call_ok(conn, &[b"XINFO", b"STREAM", CYCLED_KEY]));
+    KeyState {
+        exists,
+        entries,
+        last_id: Id::of(&info["last-generated-id"]),
+    }
+}
+
+/// Rounds of pipelined `XADD`/`XDEL`/`XTRIM`/`DEL` on one key, each ended by `SIGKILL` after a
+/// random number of replies. Every reply must be the model's; after each restart the key must
+/// hold what the model holds after some prefix of the commands sent, at least as long as the
+/// prefix that was answered (a kill may cut off the replies of commands that took effect, never
+/// undo one that was answered). `NANOSTREAM_CRASH_ROUNDS` and `NANOSTREAM_CRASH_SEED` apply.
+fn crash_loop_deletions_on(target: Target) {
+    let rounds: usize = std::env::var("NANOSTREAM_CRASH_ROUNDS")
+        .map(|r| r.parse().expect("NANOSTREAM_CRASH_ROUNDS is a number"))
+        .unwrap_or(30);
+    let seed = streams_support::seed_from_env("NANOSTREAM_CRASH_SEED");
+    let start = format!("crash_loop_deletions {target:?}: {rounds} rounds, NANOSTREAM_CRASH_SEED={seed}");
+    println!("{start}");
+    eprintln!("{start}");
+    let mut rng = Rng::new(seed);
+    let dir = TempDir::new("streams-crash-deletions");
+    let started = Instant::now();
+    let mut generation = 0;
+    let mut cut_off_applied = 0;
+    let mut commands_sent = 0;
+    // The candidates for what the restarted server holds: the state after each command from
+    // the last answered one on (the first is the state before the round if none was).
+    let mut candidates: Vec<KeyState> = vec![KeyState::default()];
+    for round in 0..=rounds {
+        let restarted = std::panic::catch_unwind(|| start_persisting(target, dir.path(), "batch", "error"));
+        let mut server = restarted.unwrap_or_else(|_| {
+            panic!(
+                "the server did not start again before round {round} (its stderr above says \
+                 why); NANOSTREAM_CRASH_SEED={seed}"
+            )
+        });
+        let mut conn = Conn::open(&server);
+        let found = observe_key(&mut conn);
+        let Some(at) = candidates.iter().position(|c| *c == found) else {
+            panic!(
+                "after restart {round}: the key holds {}; after the last answered command it \
+                 held {}, after the last command sent {}; NANOSTREAM_CRASH_SEED={seed}",
+                found.describe(),
+                candidates[0].describe(),
+                candidates.last().unwrap().describe()
+            );
+        };
+        cut_off_applied += at;
+        let round_start = found.clone();
+        let mut state = found;
+        drop(conn);
+        if round == rounds {
+            sigterm(&mut server);
+            break;
+        }
+
+        let kill_at = rng.range(20, 600) as usize;
+        let mut conn = connect(server.port, CLIENT_TIMEOUT).expect("connect");
+        let mut answered = 0;
+        let mut sent: Vec<CycleCommand> = Vec::new();
+        let mut failures = Vec::new();
+        let mut killed = false;
+        let deadline = Instant::now() + ROUND_DEADLINE;
+        'round: while Instant::now() < deadline {
+            let batch = rng.range(1, 32) as usize;
+            let mut requests = Vec::new();
+            for _ in 0..batch {
+                let command = next_cycle_command(&mut rng, &mut state, &mut generation);
+                let args: Vec<&[u8]> = command.args.iter().map(Vec::as_slice).collect();
+                requests.extend(common::command(&args));
+                sent.push(command);
+            }
+            if try_send(&mut conn, &requests).is_err() {
+                break;
+            }
+            for _ in 0..batch {
+                if answered >= kill_at && !killed {
+                    // The kill comes with replies still owed: some of the batch may have
+                    // been applied, unanswered.
+                    let status = server.signal_and_wait(libc::SIGKILL, EXIT_DEADLINE);
+                    assert!(
+                        status.is_some(),
+                        "the server outlived SIGKILL by {EXIT_DEADLINE:?}"
+                    );
+                    killed = true;
+                }
+                let Ok(raw) = conn.try_read_raw() else {
+                    break 'round;
+                };
+                let reply = broker::parse(&raw);
+                let command = &sent[answered];
+                if reply != command.expected {
+                    let earlier: Vec<String> = sent[answered.saturating_sub(20)..answered]
+                        .iter()
+                        .map(|c| format!("  {} -> {}", show(&c.args.join(&b' ')), render(&c.expected)))
+                        .collect();
+                    let before = if answered == 0 {
+                        &round_start
+                    } else {
+                        &sent[answered - 1].after
+                    };
+                    failures.push(format!(
+                        "round {round}: {} answered {}, expected {}; the key held {} after the \
+                         restart, then (last 20):\n{}",
+                        show(&command.args.join(&b' ')),
+                        render(&reply),
+                        render(&command.expected),
+                        round_start.describe(),
+                        earlier.join("\n")
+                    ));
+                    failures.push(format!("expected before it: {before:?}"));
+                    break 'round;
+                }
+                answered += 1;
+            }
+        }
+        if !killed {
+            let status = server.signal_and_wait(libc::SIGKILL, EXIT_DEADLINE);
+            assert!(
+                status.is_some(),
+                "the server outlived SIGKILL by {EXIT_DEADLINE:?}"
+            );
+        }
+        assert!(
+            failures.is_empty(),
+            "NANOSTREAM_CRASH_SEED={seed}:\n{}",
+            failures.join("\n")
+        );
+        commands_sent += sent.len();
+        // Answered commands took effect; of the rest, any prefix may have.
+        let last_answered = if answered == 0 {
+            round_start
+        } else {
+            sent[answered - 1].after.clone()
+        };
+        candidates = std::iter::once(last_answered)
+            .chain(sent.drain(answered..).map(|c| c.after))
+            .collect();
+    }
+    let summary = format!(
+        "crash_loop_deletions {target:?}: {rounds} rounds in {:.1?}, {commands_sent} commands, \
+         {generation} streams made and {cut_off_applied} commands found applied though their \
+         replies were cut off; NANOSTREAM_CRASH_SEED={seed}",
+        started.elapsed()
+    );
+    println!("{summary}");
+    eprintln!("{summary}");
+}
+
+#[test]
+fn crash_loop_deletions_on_broker() {
+    crash_loop_deletions_on(Target::Broker);
+}
+
+#[test]
+fn crash_loop_deletions_on_redis() {
+    crash_loop_deletions_on(Target::Redis);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Full disk
 // ---------------------------------------------------------------------------------------------
 

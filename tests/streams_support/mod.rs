@@ -263,8 +263,8 @@ pub fn seed_from_env(var: &str) -> u64 {
     }
 }
 
-/// A stream entry ID, ordered as Redis orders them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A stream entry ID, ordered as Redis orders them (`0-0` by default).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Id {
     /// Milliseconds part.
     pub ms: u64,
