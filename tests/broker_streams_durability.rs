@@ -8,6 +8,8 @@
 //!   `XINFO GROUPS`, `XINFO CONSUMERS` (without idle times) and `XPENDING` (summary, and each
 //!   entry's owner and delivery count) are what they were, `XADD *` goes on above the last
 //!   generated ID (also when the last entry was deleted) and groups go on where they were.
+//! - `emptied_then_refilled_*`: a stream trimmed to nothing (`XTRIM MAXLEN 0`, `MINID` past
+//!   its end) and written again reads back its new entries, before and after a restart.
 //! - `group_log_compaction_*`: 300 deliveries under a 32 KB consumer name, acknowledged but
 //!   three (about 10 MB of group changes, past the 4 MiB after which the broker compacts a
 //!   stream's group log into a snapshot), then a restart: the groups are unchanged.
@@ -452,6 +454,60 @@ fn restart_on_redis() {
 #[test]
 fn restart_on_broker() {
     restart_keeps_everything(Target::Broker);
+}
+
+/// A stream trimmed to nothing (`XTRIM MAXLEN 0`, `XTRIM MINID` past its end) and written
+/// again: the new entries are read back, before and after a restart.
+fn emptied_then_refilled(target: Target) {
+    let dir = TempDir::new("streams-emptied");
+    let mut server = start_durable(target, dir.path());
+    let mut c = Conn::open(&server);
+    let mut expected: Vec<(&[u8], Vec<Id>)> = Vec::new();
+    for (key, trim) in [
+        (&b"maxlen"[..], &[&b"MAXLEN"[..], b"0"]),
+        (&b"minid"[..], &[&b"MINID"[..], b"5-0"]),
+    ] {
+        add_entries(&mut c, key, 3, |i| format!("1-{}", i + 1));
+        let mut args: Vec<&[u8]> = vec![b"XTRIM", key];
+        args.extend_from_slice(trim);
+        assert_eq!(
+            call_ok(&mut c, &args).int(),
+            3,
+            "XTRIM {}",
+            show(&args.join(&b' '))
+        );
+        let ids = add_entries(&mut c, key, 3, |i| format!("6-{}", i + 1));
+        expected.push((key, ids));
+    }
+    let check = |c: &mut Conn, when: &str| {
+        for (key, ids) in &expected {
+            let found = ids_of(&xrange_all(c, key, 100, 10));
+            let len = call_ok(c, &[b"XLEN", key]).int();
+            assert_eq!(
+                (found.as_slice(), len),
+                (ids.as_slice(), ids.len() as i64),
+                "{when}: XRANGE {} - + and XLEN after the stream was trimmed empty and written again",
+                show(key)
+            );
+        }
+    };
+    check(&mut c, "before the restart");
+    drop(c);
+    sigterm(&mut server);
+    drop(server);
+    let mut server = start_durable(target, dir.path());
+    check(&mut Conn::open(&server), "after the restart");
+    sigterm(&mut server);
+}
+
+#[test]
+fn emptied_then_refilled_on_redis() {
+    emptied_then_refilled(Target::Redis);
+}
+
+#[test]
+fn emptied_then_refilled_on_broker() {
+    emptied_then_refilled(Target::Broker);
 }
 
 /// Deliveries under a 32 KB consumer name: 32 KB of group log each.
