@@ -94,10 +94,11 @@ const GONE: &[u8] = b"gone";
 const REBORN: &[u8] = b"reborn";
 
 /// A key too long to be spelled in a directory name (the broker hashes it and keeps the key in
-/// a file): 120 bytes of every value.
+/// a file): 120 distinct bytes, NUL, `/` and `.` among them.
 fn long_key() -> Vec<u8> {
     (0..120u8).map(|b| b.wrapping_mul(37).wrapping_add(1)).collect()
 }
+
 const ENTRIES_PER_STREAM: usize = 300;
 
 /// Entry `i`'s fields: its number and a binary value (CRLF, NUL, every byte value in turn).
