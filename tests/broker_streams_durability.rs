@@ -1704,8 +1704,8 @@ fn full_disk(new_stream: bool) {
     assert!(segment > 0, "no file under {} after an XADD", data.display());
 
     // A filler file big enough that deleting it makes room for another segment; then the
-    // limit is set to leave room for two and a half more segments (up to 16 MiB ones, the
-    // broker's default for streams) or half of one (larger ones): the stream fills its first
+    // limit is set to leave room for two and a half more segments (up to 16 MiB ones; the
+    // broker's streams use 4 MiB) or half of one (larger ones): the stream fills its first
     // segment and two more and fails to make the fourth, or fails to make its second.
     let filler = mount_point.join("filler");
     let filler_len = segment + (1 << 20);
