@@ -8,11 +8,13 @@
 
 mod broker;
 mod common;
+mod streams_support;
 
 use std::time::Duration;
 
 use broker::{parse_all, Conn, Reply};
 use common::{command, wait_for, Server, Target};
+use streams_support::TempDir;
 
 fn start(target: Target, dir: &std::path::Path) -> Server {
     match target {
@@ -21,16 +23,8 @@ fn start(target: Target, dir: &std::path::Path) -> Server {
     }
 }
 
-struct DataDir(std::path::PathBuf);
-
-impl Drop for DataDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn data_dir(tag: &str) -> DataDir {
-    DataDir(std::env::temp_dir().join(format!("nanostream-blocking-{tag}-{}", std::process::id())))
+fn data_dir(tag: &str) -> TempDir {
+    TempDir::new(&format!("blocking-{tag}"))
 }
 
 /// Waits until a client other than `admin` is blocked in `cmd`.
@@ -51,7 +45,7 @@ fn conn(server: &Server) -> Conn {
 
 fn group_reader_is_told_its_group_or_stream_went_away(target: Target) {
     let dir = data_dir(&format!("gone-{target:?}"));
-    let server = start(target, &dir.0);
+    let server = start(target, dir.path());
     let mut admin = conn(&server);
     let ok = Reply::Status("OK".into());
     assert_eq!(
@@ -110,7 +104,7 @@ fn group_reader_is_told_its_group_or_stream_went_away(target: Target) {
 
 fn commands_behind_a_blocked_read_wait_for_it(target: Target) {
     let dir = data_dir(&format!("held-{target:?}"));
-    let server = start(target, &dir.0);
+    let server = start(target, dir.path());
     let mut admin = conn(&server);
     let mut reader = conn(&server);
     let mut pipeline = command(&[b"XREAD", b"BLOCK", b"0", b"STREAMS", b"t", b"$"]);

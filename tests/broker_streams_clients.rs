@@ -7,15 +7,16 @@
 
 mod broker;
 mod common;
+mod streams_support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use broker::{cli, run_bounded};
 use common::{Server, Target};
 use redis::{Client, Connection, Value};
+use streams_support::TempDir;
 
 /// Debian's interpreter, which has python3-redis; not whatever `python3` is first in PATH.
 const PYTHON: &str = "/usr/bin/python3";
@@ -28,33 +29,6 @@ const CLI_DEADLINE: Duration = Duration::from_secs(30);
 
 /// Every read of the `redis` crate waits at most this long.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A fresh directory under the system's temp dir, removed (with what it holds) on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "nanostream-streams-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).expect("create a temporary directory");
-        TempDir(path)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A server of `target` with no keys; for the broker, also the temporary directory that holds
 /// its data directory (kept alive as long as the server).

@@ -8,8 +8,9 @@
 
 mod broker;
 mod common;
+mod streams_support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use broker::{Conn, Reply};
@@ -17,6 +18,7 @@ use common::Server;
 use nanostream_journal::{Durability, JournalConfig};
 use nanostream_net::streams::key_path::stream_dir;
 use nanostream_net::streams::{Stream, StreamConfig, StreamId};
+use streams_support::TempDir;
 
 const ENTRIES: u64 = 10_000_000;
 /// The group reads this many entries from `0` (and acknowledges them).
@@ -26,14 +28,6 @@ const GROWTH_BOUND_KIB: u64 = 64 * 1024;
 /// What the broker may hold right after opening the 10 M entries: the sparse index is about
 /// 1 MB; everything else is the broker's own start-up.
 const OPEN_BOUND_KIB: u64 = 48 * 1024;
-
-struct DataDir(PathBuf);
-
-impl Drop for DataDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A KiB figure of `/proc/<pid>/status`.
 fn status_kib(pid: u32, field: &str) -> u64 {
@@ -75,14 +69,13 @@ fn value_of(entry: &Reply) -> u64 {
 
 #[test]
 fn ten_million_entries_read_from_the_middle_and_by_a_new_group_in_bounded_memory() {
-    let dir = DataDir(std::env::temp_dir().join(format!("nanostream-large-{}", std::process::id())));
-    let _ = std::fs::remove_dir_all(&dir.0);
+    let dir = TempDir::new("large");
     let started = Instant::now();
-    write_history(&dir.0);
+    write_history(dir.path());
     eprintln!("wrote {ENTRIES} entries in {:?}", started.elapsed());
 
     let opened = Instant::now();
-    let server = Server::broker(&["--data-dir", dir.0.to_str().expect("utf-8 path")]);
+    let server = Server::broker(&["--data-dir", dir.path().to_str().expect("utf-8 path")]);
     eprintln!("the broker answered after {:?}", opened.elapsed());
     let pid = server.pid();
     let mut conn = Conn::open(&server);

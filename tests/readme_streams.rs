@@ -4,6 +4,7 @@
 
 mod broker;
 mod common;
+mod streams_support;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use broker::run_bounded;
 use common::Server;
+use streams_support::TempDir;
 
 const PYTHON: &str = "/usr/bin/python3";
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -36,24 +38,8 @@ fn section_blocks() -> Vec<(String, String)> {
     blocks
 }
 
-struct DataDir(PathBuf);
-
-impl DataDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("nanostream-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        DataDir(dir)
-    }
-}
-
-impl Drop for DataDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn broker(dir: &DataDir) -> Server {
-    Server::broker(&["--data-dir", dir.0.to_str().expect("utf-8 temp dir")])
+fn broker(dir: &TempDir) -> Server {
+    Server::broker(&["--data-dir", dir.path().to_str().expect("utf-8 temp dir")])
 }
 
 /// Runs one shell line of the README (a redis-cli command) and returns its output.
@@ -65,7 +51,7 @@ fn sh(line: &str) -> String {
 
 #[test]
 fn readme_redis_cli_session_runs_as_shown() {
-    let dir = DataDir::new("readme-cli");
+    let dir = TempDir::new("readme-cli");
     let server = broker(&dir);
     let (_, block) = section_blocks()
         .into_iter()
@@ -101,7 +87,7 @@ fn readme_redis_cli_session_runs_as_shown() {
 
 #[test]
 fn readme_python_consumer_runs_as_shown() {
-    let dir = DataDir::new("readme-py");
+    let dir = TempDir::new("readme-py");
     let server = broker(&dir);
     let (_, code) = section_blocks()
         .into_iter()

@@ -3,38 +3,17 @@
 //! deletion or creation removed at start-up, strays left alone, and a consumer-group journal
 //! compacted as it grows.
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+mod temp_dir;
 
 use nanostream_net::streams::group::GroupOp;
 use nanostream_net::streams::key_path::{dir_name, stream_dir};
 use nanostream_net::streams::keyspace::{FsyncPolicy, Keyspace, KeyspaceConfig};
 use nanostream_net::streams::StreamId;
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "nanostream-keyspace-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use temp_dir::TempDir;
 
 fn config(dir: &TempDir) -> KeyspaceConfig {
     KeyspaceConfig {
-        data_dir: dir.0.clone(),
+        data_dir: dir.path().to_path_buf(),
         fsync: FsyncPolicy::Batch,
         segment_size: 1 << 20,
     }
@@ -79,9 +58,9 @@ fn streams_and_groups_come_back_after_a_close_and_after_a_crash() {
     want.sort();
     assert_eq!(found, want);
     // Every stream directory is a direct child of the data directory.
-    for entry in std::fs::read_dir(&dir.0).expect("list") {
+    for entry in std::fs::read_dir(dir.path()).expect("list") {
         let path = entry.expect("entry").path();
-        assert_eq!(path.parent(), Some(dir.0.as_path()));
+        assert_eq!(path.parent(), Some(dir.path()));
     }
     add(&mut ks, b"orders", 10);
     assert!(ks.commit().is_empty());
@@ -108,21 +87,21 @@ fn del_leaves_nothing_and_leftovers_are_removed_at_start_up() {
     add(&mut ks, b"kept", 1);
     assert!(ks.remove(b"gone").expect("del"));
     assert!(!ks.remove(b"gone").expect("del again"));
-    assert!(!stream_dir(&dir.0, b"gone").exists());
+    assert!(!stream_dir(dir.path(), b"gone").exists());
     ks.close().expect("close");
     // An interrupted DEL (renamed, not yet removed), a hashed stream whose KEY file was never
     // written (its XADD crashed), and a stray directory and file the broker did not make.
-    std::fs::create_dir_all(dir.0.join("deleted-123-456/inner")).expect("leftover");
-    let hashed = stream_dir(&dir.0, &[0xfe; 400]);
+    std::fs::create_dir_all(dir.join("deleted-123-456/inner")).expect("leftover");
+    let hashed = stream_dir(dir.path(), &[0xfe; 400]);
     assert!(dir_name(&[0xfe; 400]).starts_with("h-"));
     std::fs::create_dir_all(&hashed).expect("hashed");
-    std::fs::create_dir_all(dir.0.join("lost+found")).expect("stray");
-    std::fs::write(dir.0.join("s-notadir"), b"x").expect("stray file");
+    std::fs::create_dir_all(dir.join("lost+found")).expect("stray");
+    std::fs::write(dir.join("s-notadir"), b"x").expect("stray file");
     let (ks, report) = Keyspace::open(config(&dir)).expect("reopen");
     assert_eq!(report.removed, 2);
     assert_eq!(ks.keys().collect::<Vec<_>>(), [&b"kept"[..]]);
-    assert!(!dir.0.join("deleted-123-456").exists() && !hashed.exists());
-    assert!(dir.0.join("lost+found").exists() && dir.0.join("s-notadir").exists());
+    assert!(!dir.join("deleted-123-456").exists() && !hashed.exists());
+    assert!(dir.join("lost+found").exists() && dir.join("s-notadir").exists());
 }
 
 #[test]
@@ -157,7 +136,7 @@ fn the_group_journal_is_compacted_as_it_grows_and_replays_to_the_same_state() {
     assert!(ks.commit().is_empty());
     let groups = ks.get(b"s").expect("s").groups.clone();
     assert_eq!(groups.get(b"g").expect("g").pel().len(), 20_000);
-    let groups_dir = stream_dir(&dir.0, b"s").join("groups");
+    let groups_dir = stream_dir(dir.path(), b"s").join("groups");
     let logs = std::fs::read_dir(&groups_dir)
         .expect("groups journal")
         .filter(|e| {

@@ -2,35 +2,16 @@
 //! matches the journal, ignored (and the journal read instead) when it is damaged or stale, and
 //! never able to change what the stream holds.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+mod temp_dir;
+
+use std::path::Path;
 
 use nanostream_journal::JournalConfig;
 use nanostream_net::streams::stream::TrimTo;
 use nanostream_net::streams::{Stream, StreamConfig, StreamId};
+use temp_dir::TempDir;
 
 const STATE: &str = "stream-state";
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "nanostream-streams-state-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn config() -> StreamConfig {
     StreamConfig::new()
@@ -86,15 +67,12 @@ fn build(dir: &Path) -> Stream {
 #[test]
 fn a_clean_close_saves_the_state_and_the_next_open_uses_it_once() {
     let dir = TempDir::new("used");
-    let mut s = build(&dir.0);
+    let mut s = build(dir.path());
     let before = observe(&mut s);
     s.close().expect("close");
-    assert!(dir.0.join(STATE).exists(), "a clean close saves the state");
-    let mut s = Stream::open_or_create(&dir.0, config()).expect("reopen");
-    assert!(
-        !dir.0.join(STATE).exists(),
-        "the state is used once, then deleted"
-    );
+    assert!(dir.join(STATE).exists(), "a clean close saves the state");
+    let mut s = Stream::open_or_create(dir.path(), config()).expect("reopen");
+    assert!(!dir.join(STATE).exists(), "the state is used once, then deleted");
     assert_eq!(observe(&mut s), before);
     // And the stream goes on as before: new IDs after the last, deletions found.
     assert_eq!(
@@ -106,22 +84,22 @@ fn a_clean_close_saves_the_state_and_the_next_open_uses_it_once() {
         .expect("append");
     let after = observe(&mut s);
     drop(s); // a crash: no state saved, the journal is read
-    let mut s = Stream::open_or_create(&dir.0, config()).expect("recover");
+    let mut s = Stream::open_or_create(dir.path(), config()).expect("recover");
     assert_eq!(observe(&mut s), after);
 }
 
 #[test]
 fn a_damaged_state_is_ignored() {
     let dir = TempDir::new("damaged");
-    let mut s = build(&dir.0);
+    let mut s = build(dir.path());
     let before = observe(&mut s);
     s.close().expect("close");
-    let path = dir.0.join(STATE);
+    let path = dir.join(STATE);
     let mut bytes = std::fs::read(&path).expect("read state");
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x40;
     std::fs::write(&path, &bytes).expect("damage");
-    let mut s = Stream::open_or_create(&dir.0, config()).expect("reopen");
+    let mut s = Stream::open_or_create(dir.path(), config()).expect("reopen");
     assert_eq!(observe(&mut s), before, "the journal, not the damaged state");
     assert!(!path.exists());
 }
@@ -129,17 +107,17 @@ fn a_damaged_state_is_ignored() {
 #[test]
 fn a_stale_state_is_ignored() {
     let dir = TempDir::new("stale");
-    let s = build(&dir.0);
+    let s = build(dir.path());
     s.close().expect("close");
-    let stale = std::fs::read(dir.0.join(STATE)).expect("read state");
-    let mut s = Stream::open_or_create(&dir.0, config()).expect("reopen");
+    let stale = std::fs::read(dir.join(STATE)).expect("read state");
+    let mut s = Stream::open_or_create(dir.path(), config()).expect("reopen");
     s.append(StreamId::new(800, 0), &[&b"i"[..], b"800"])
         .expect("append");
     s.delete(&[StreamId::new(100, 0)]).expect("xdel");
     let before = observe(&mut s);
     s.close().expect("close");
     // An older state put back in place of the current one: it names other offsets.
-    std::fs::write(dir.0.join(STATE), &stale).expect("put back");
-    let mut s = Stream::open_or_create(&dir.0, config()).expect("reopen");
+    std::fs::write(dir.join(STATE), &stale).expect("put back");
+    let mut s = Stream::open_or_create(dir.path(), config()).expect("reopen");
     assert_eq!(observe(&mut s), before);
 }

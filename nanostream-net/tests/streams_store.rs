@@ -3,42 +3,17 @@
 //! crash, a torn tail cut to its valid prefix and reported, 100,000 entries read from the
 //! middle, refused IDs, and random operations against an in-memory model.
 
+mod temp_dir;
+
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use nanostream_journal::{Durability, JournalConfig, RECORD_HEADER_LEN, SEGMENT_HEADER_LEN};
 use nanostream_net::streams::entry;
 use nanostream_net::streams::{IdError, Stream, StreamConfig, StreamError, StreamId};
-
-/// A directory under the system's temporary directory, unique to this test, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "nanostream-streams-store-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        TempDir(path)
-    }
-
-    /// The stream's directory (created by the stream).
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use temp_dir::TempDir;
 
 /// Small segments, so that tests cross segment boundaries, and small index blocks.
 fn config(index_every: usize) -> StreamConfig {

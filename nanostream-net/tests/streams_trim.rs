@@ -2,33 +2,12 @@
 //! segments a trim frees, and the state after reopening (cleanly and after a crash) once the
 //! segments holding the trimmed entries are gone.
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+mod temp_dir;
 
 use nanostream_journal::JournalConfig;
 use nanostream_net::streams::stream::TrimTo;
 use nanostream_net::streams::{Stream, StreamConfig, StreamId};
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "nanostream-streams-trim-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use temp_dir::TempDir;
 
 fn config() -> StreamConfig {
     StreamConfig::new()
@@ -38,7 +17,7 @@ fn config() -> StreamConfig {
 
 /// A stream of entries `1-0 ..= n-0`, each about 200 bytes (so a 64 KiB segment holds ~300).
 fn filled(dir: &TempDir, n: u64) -> Stream {
-    let mut s = Stream::open_or_create(&dir.0, config()).expect("open");
+    let mut s = Stream::open_or_create(dir.path(), config()).expect("open");
     let pad = vec![b'x'; 180];
     for i in 1..=n {
         s.append(
@@ -92,7 +71,7 @@ fn exact_maxlen_keeps_exactly_the_newest() {
     assert!(s.is_empty());
     assert_eq!(s.last_id(), StreamId::new(100, 0));
     s.close().expect("close");
-    let mut s = Stream::open_or_create(&dir.0, config()).expect("reopen");
+    let mut s = Stream::open_or_create(dir.path(), config()).expect("reopen");
     assert!(s.is_empty());
     assert_eq!((s.last_id(), s.entries_added()), (StreamId::new(100, 0), 100));
     assert!(ids(&mut s).is_empty());
@@ -131,7 +110,7 @@ fn approximate_trim_keeps_at_least_the_bound_and_frees_whole_segments() {
     s.commit().expect("commit");
     let (len, added) = (s.len(), s.entries_added());
     drop(s);
-    let mut s = Stream::open_or_create(&dir.0, config()).expect("recover");
+    let mut s = Stream::open_or_create(dir.path(), config()).expect("recover");
     assert_eq!((s.len(), s.entries_added()), (len, added));
     assert_eq!(s.first_id(), Some(StreamId::new(first, 0)));
     assert_eq!(s.last_id(), StreamId::new(2100, 0));
@@ -153,7 +132,7 @@ fn deletions_and_trims_survive_reopening_with_early_segments_gone() {
         .expect("trim");
     assert_eq!(s.len(), 300);
     s.close().expect("close");
-    let mut s = Stream::open_or_create(&dir.0, config()).expect("reopen");
+    let mut s = Stream::open_or_create(dir.path(), config()).expect("reopen");
     assert_eq!(s.len(), 300);
     assert_eq!(s.first_id(), Some(StreamId::new(1200, 0)));
     assert_eq!(s.max_deleted_id(), StreamId::new(1400, 0));

@@ -13,7 +13,6 @@ use crate::pubsub::{ClientId, Registry};
 use crate::resp::encode;
 use crate::server::connection::Flushed;
 use crate::server::OutputLimit;
-use crate::streams::group::GroupOp;
 use crate::streams::keyspace::Keyspace;
 
 /// A delivery frame buffer grown past this (by a large payload) is given back afterwards.
@@ -60,8 +59,6 @@ pub(crate) struct State {
     /// Clients that wrote to a stream in this batch: if the batch's sync fails, they are
     /// disconnected instead of answered.
     pub(crate) writers: Vec<ClientId>,
-    /// The consumer-group ops of the command running, reused.
-    pub(crate) group_ops: Vec<GroupOp>,
     /// A blocked read is being run again.
     pub(crate) retrying: bool,
     /// Set by a blocked read run again that still found nothing.
@@ -94,7 +91,6 @@ impl State {
             blocked: BlockedReads::default(),
             signaled: Vec::new(),
             writers: Vec::new(),
-            group_ops: Vec::new(),
             retrying: false,
             still_blocked: false,
         }

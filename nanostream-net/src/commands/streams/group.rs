@@ -106,11 +106,7 @@ fn run_xgroup(state: &mut State, client: ClientId, args: Args<'_>) -> Result<(),
         )
         .into());
     }
-    let mut ops = std::mem::take(&mut state.group_ops);
-    let result = xgroup_sub(state, client, &all, entries_read, &mut ops);
-    ops.clear();
-    state.group_ops = ops;
-    result
+    xgroup_sub(state, client, &all, entries_read, &mut Vec::new())
 }
 
 fn xgroup_sub(
@@ -195,15 +191,12 @@ fn run_xack(state: &mut State, client: ClientId, mut args: Args<'_>) -> Result<(
         .rest()
         .map(|a| StreamId::parse_strict(a, 0))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut ops = std::mem::take(&mut state.group_ops);
     let mut acked = 0;
     if let Some(stored) = keyspace(state)?.get_mut(key) {
         if let Some(g) = stored.groups.get_mut(group) {
+            let mut ops = Vec::new();
             acked = g.ack(&ids, &mut ops);
-            let persisted = stored.persist(&mut ops);
-            ops.clear();
-            state.group_ops = ops;
-            persisted?;
+            stored.persist(&mut ops)?;
             if acked > 0 {
                 state.writers.push(client);
             }
@@ -363,7 +356,7 @@ fn run_xclaim(state: &mut State, client: ClientId, args: Args<'_>) -> Result<(),
         j += 1;
     }
     let now = now_ms();
-    let mut ops = std::mem::take(&mut state.group_ops);
+    let mut ops = Vec::new();
     let stored = state
         .keyspace
         .as_mut()
@@ -380,10 +373,7 @@ fn run_xclaim(state: &mut State, client: ClientId, args: Args<'_>) -> Result<(),
         |id| fields.contains_key(&id),
         &mut ops,
     );
-    let persisted = stored.persist(&mut ops);
-    ops.clear();
-    state.group_ops = ops;
-    persisted?;
+    stored.persist(&mut ops)?;
     state.writers.push(client);
     let out = state.out(client);
     encode::array_header(out, claimed.len());
@@ -437,12 +427,11 @@ fn run_xautoclaim(state: &mut State, client: ClientId, args: Args<'_>) -> Result
         }
         j += 1;
     }
-    let mut ops = std::mem::take(&mut state.group_ops);
+    let mut ops = Vec::new();
     let Some(stored) = keyspace(state)?
         .get_mut(key)
         .filter(|s| s.groups.get(group).is_some())
     else {
-        state.group_ops = ops;
         return Err(no_group(key, group));
     };
     let now = now_ms();
@@ -467,10 +456,7 @@ fn run_xautoclaim(state: &mut State, client: ClientId, args: Args<'_>) -> Result
         |id| fields.contains_key(&id),
         &mut ops,
     );
-    let persisted = stored.persist(&mut ops);
-    ops.clear();
-    state.group_ops = ops;
-    persisted?;
+    stored.persist(&mut ops)?;
     state.writers.push(client);
     let out = state.out(client);
     encode::array_header(out, 3);

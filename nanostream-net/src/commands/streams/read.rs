@@ -153,7 +153,7 @@ fn run(state: &mut State, client: ClientId, args: Args<'_>, group_read: bool) ->
     }
     let now = now_ms();
     let mut served: Vec<Served<'_>> = Vec::new();
-    let mut ops = std::mem::take(&mut state.group_ops);
+    let mut ops = Vec::new();
     let keyspace = state.keyspace.as_mut().expect("checked above");
     for (key, from) in r.keys.iter().zip(&from) {
         let Some(stored) = keyspace.get_mut(key) else {
@@ -222,7 +222,6 @@ fn run(state: &mut State, client: ClientId, args: Args<'_>, group_read: bool) ->
             served.push((key, list));
         }
     }
-    state.group_ops = ops;
     if r.group.is_some() && !served.is_empty() {
         // The group's state changed: this reply waits for the batch's sync like a write's.
         state.writers.push(client);
