@@ -421,13 +421,23 @@ fn machine(root: &Path, commands: &[String; 2]) -> String {
     // Other work on the machine widens every range: say how busy it was.
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    let durable = |d: Durability| {
+        format!(
+            "durable, {}: `{}` against `{}`\n",
+            d.label(),
+            d.command(0, &commands[0]),
+            d.command(1, &commands[1])
+        )
+    };
     format!(
-        "commit {}, {}, {cores} cores, load average {}\nredis-server: {} ({})\nbroker: {}\n",
+        "commit {}, {}, {cores} cores, load average {}\nredis-server: {} ({})\nbroker: {}\n{}{}",
         first_line("git", &["rev-parse", "--short", "HEAD"]),
         first_line("rustc", &["--version"]),
         load.join(" "),
         commands[0],
         first_line("redis-server", &["--version"]),
         commands[1],
+        durable(Durability::Always),
+        durable(Durability::Everysec),
     )
 }

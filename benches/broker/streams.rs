@@ -42,7 +42,7 @@ impl Durability {
 
     /// The command of server `which` (0: redis-server, 1: the broker, `base` its command) with
     /// `{port}` left in and `{dir}` for the data directory.
-    fn command(self, which: usize, base: &str) -> String {
+    pub fn command(self, which: usize, base: &str) -> String {
         let (appendfsync, fsync) = match self {
             Durability::Always => ("always", "batch"),
             Durability::Everysec => ("everysec", "interval:1000"),
