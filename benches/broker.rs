@@ -1,8 +1,8 @@
 //! The broker against redis-server, over the wire, in one run.
 //!
 //! ```text
-//! cargo bench --bench broker                            # the full run (about 10 min)
-//! NANOSTREAM_BENCH_QUICK=1 cargo bench --bench broker   # a smoke run (about 2 min)
+//! cargo bench --bench broker                            # the full run (about 6 min)
+//! NANOSTREAM_BENCH_QUICK=1 cargo bench --bench broker   # a smoke run (about 70 s)
 //! NANOSTREAM_BENCH_ROUNDS=5 cargo bench --bench broker  # more rounds per scenario
 //! NANOSTREAM_BENCH_ONLY=XADD cargo bench --bench broker  # only the scenarios whose row names hold XADD
 //! NANOSTREAM_BENCH_BROKER_CMD="redis-server --save '' --appendonly no --port {port}" \
