@@ -1,9 +1,10 @@
 //! The broker against redis-server, over the wire, in one run.
 //!
 //! ```text
-//! cargo bench --bench broker                            # the full run (about 5 min)
-//! NANOSTREAM_BENCH_QUICK=1 cargo bench --bench broker   # a smoke run (about 1 min)
+//! cargo bench --bench broker                            # the full run (about 6 min)
+//! NANOSTREAM_BENCH_QUICK=1 cargo bench --bench broker   # a smoke run (about 70 s)
 //! NANOSTREAM_BENCH_ROUNDS=5 cargo bench --bench broker  # more rounds per scenario
+//! NANOSTREAM_BENCH_ONLY=XADD cargo bench --bench broker  # only the scenarios whose row names hold XADD
 //! NANOSTREAM_BENCH_BROKER_CMD="redis-server --save '' --appendonly no --port {port}" \
 //!     cargo bench --bench broker                        # another server in the broker's place
 //! ```
@@ -14,8 +15,8 @@
 //! `NANOSTREAM_BENCH_BROKER_CMD`, `{port}` filled in), each on a free 127.0.0.1 port. Every
 //! scenario runs on both servers in turn, round after round (redis-server, broker, redis-server,
 //! broker, …), so that the drift of a shared machine hits them alike; each cell is the median
-//! [min–max] of the rounds and the ratio is broker ÷ redis-server of the medians. For req/s and
-//! msg/s higher is better; for µs and KiB lower is better.
+//! [min–max] of the rounds and the ratio is broker ÷ redis-server of the medians. For req/s, msg/s
+//! and entries/s higher is better; for µs, ms and KiB lower is better.
 //!
 //! Scenarios:
 //! - **PUBLISH** of 100 B from `redis-benchmark` (50 clients, `-P 1` and `-P 64`), with no
@@ -27,6 +28,20 @@
 //!   servers' and not a queue's: publish-to-delivery p50, p99 and p99.9.
 //! - **idle connections**: a fresh server of each kind, 10 000 connections that each answered
 //!   one PING, and the growth of the server's VmRSS per connection.
+//!
+//! Durable streams, each run on a fresh server of each kind with a fresh temporary data directory
+//! (removed after): redis-server with `--appendonly yes --save '' --dir TMP` and `--appendfsync
+//! always` or `everysec`, against the broker with `--data-dir TMP` and `--fsync batch` or
+//! `interval:1000` respectively (appended to `NANOSTREAM_BENCH_BROKER_CMD` when it is set):
+//! - **XADD** of 100 B from `redis-benchmark` (50 clients, `-P 1` and `-P 64`), at both
+//!   settings: requests per second.
+//! - **consumption**: a stream preloaded with 100 B entries (200 000, not timed), drained by one
+//!   consumer doing `XREADGROUP GROUP g c COUNT 100 STREAMS bench >` and `XACK` of what it got,
+//!   pipelined with the next XREADGROUP; always / batch: entries per second.
+//! - **recovery**: a stream filled with 1 GiB of 1 KiB entries (64 MiB in the quick run),
+//!   everysec / interval:1000 (redis-server's AOF not rewritten on the way), the server killed
+//!   with SIGKILL and restarted on its directory: milliseconds from the restart's spawn until
+//!   XLEN answers the full length.
 //!
 //! The table is printed as markdown and written to `target/broker.csv`.
 
@@ -42,6 +57,8 @@ mod report;
 mod server;
 #[path = "broker/sink.rs"]
 mod sink;
+#[path = "broker/streams.rs"]
+mod streams;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -50,6 +67,7 @@ use std::time::Instant;
 use loadgen::Load;
 use report::{Metric, Results, Target, SERVERS};
 use server::Server;
+use streams::Durability;
 
 /// How big a run is.
 #[derive(Clone, Copy, Debug)]
@@ -60,6 +78,14 @@ struct Size {
     duration: f64,
     warmup: f64,
     idle_connections: usize,
+    /// XADD requests per run at `-P 1` and `-P 64` under `appendfsync always` / `--fsync batch`.
+    xadd_always: (u64, u64),
+    /// The same under `appendfsync everysec` / `--fsync interval:1000`.
+    xadd_everysec: (u64, u64),
+    /// Entries preloaded and drained by the consumer group.
+    consume_entries: u64,
+    /// Bytes of 1 KiB entries written before the kill of the recovery scenario.
+    recovery_bytes: u64,
 }
 
 const FULL: Size = Size {
@@ -69,6 +95,10 @@ const FULL: Size = Size {
     duration: 4.0,
     warmup: 1.0,
     idle_connections: 10_000,
+    xadd_always: (40_000, 1_000_000),
+    xadd_everysec: (200_000, 2_000_000),
+    consume_entries: 200_000,
+    recovery_bytes: 1 << 30,
 };
 
 const QUICK: Size = Size {
@@ -78,6 +108,10 @@ const QUICK: Size = Size {
     duration: 1.0,
     warmup: 0.3,
     idle_connections: 10_000,
+    xadd_always: (20_000, 300_000),
+    xadd_everysec: (50_000, 500_000),
+    consume_entries: 50_000,
+    recovery_bytes: 64 << 20,
 };
 
 /// Deliveries per second of the paced fan-out, over all subscribers.
@@ -99,6 +133,12 @@ enum Scenario {
     Paced { subscribers: usize },
     /// Memory per idle connection on a fresh server.
     Idle,
+    /// redis-benchmark XADD with this pipeline depth on a fresh durable server.
+    Xadd { durability: Durability, pipeline: u32 },
+    /// A consumer group draining a preloaded stream on a fresh durable server.
+    Consume,
+    /// Restart after SIGKILL on a server holding this many bytes of stream entries.
+    Recovery { bytes: u64 },
 }
 
 impl Scenario {
@@ -138,10 +178,38 @@ impl Scenario {
                 ]
             }
             Scenario::Idle => vec![metric("idle connections: memory".into(), "KiB/conn", None)],
+            Scenario::Xadd { durability, pipeline } => vec![metric(
+                format!("XADD -P {pipeline}, {}", durability.label()),
+                "req/s",
+                Some(Target::AtLeast(1.5)),
+            )],
+            Scenario::Consume => vec![metric(
+                format!("XREADGROUP COUNT 100 + XACK, {}", Durability::Always.label()),
+                "entries/s",
+                Some(Target::AtLeast(1.5)),
+            )],
+            Scenario::Recovery { bytes } => vec![metric(
+                format!(
+                    "restart after kill -9, {} MiB of 1 KiB entries, {}: until XLEN",
+                    bytes >> 20,
+                    Durability::Everysec.label()
+                ),
+                "ms",
+                Some(Target::AtMost(1.0)),
+            )],
         }
     }
 
-    fn run(self, size: Size, server: &Server, command: &str, loadgen: &Path) -> Result<Vec<f64>, String> {
+    /// Runs on server `which` (0: redis-server, 1: the broker): `server` is the long-running one,
+    /// `command` its command.
+    fn run(
+        self,
+        size: Size,
+        which: usize,
+        server: &Server,
+        command: &str,
+        loadgen: &Path,
+    ) -> Result<Vec<f64>, String> {
         match self {
             Scenario::Publish {
                 pipeline,
@@ -188,6 +256,18 @@ impl Scenario {
                 let fresh = Server::start(server.name, command)?;
                 Ok(vec![idle::kib_per_connection(&fresh, size.idle_connections)?])
             }
+            Scenario::Xadd { durability, pipeline } => {
+                let (p1, p64) = match durability {
+                    Durability::Always => size.xadd_always,
+                    Durability::Everysec => size.xadd_everysec,
+                };
+                let requests = if pipeline == 1 { p1 } else { p64 };
+                Ok(vec![streams::xadd(
+                    which, command, durability, requests, pipeline,
+                )?])
+            }
+            Scenario::Consume => Ok(vec![streams::consume(which, command, size.consume_entries)?]),
+            Scenario::Recovery { bytes } => Ok(vec![streams::recovery(which, command, bytes)?]),
         }
     }
 }
@@ -276,6 +356,19 @@ fn bench() -> Result<(), String> {
     scenarios.extend([1, 10, 100].map(|subscribers| Scenario::FanOut { subscribers }));
     scenarios.extend([1, 10, 100].map(|subscribers| Scenario::Paced { subscribers }));
     scenarios.push(Scenario::Idle);
+    for durability in [Durability::Always, Durability::Everysec] {
+        for pipeline in [1, 64] {
+            scenarios.push(Scenario::Xadd { durability, pipeline });
+        }
+    }
+    scenarios.push(Scenario::Consume);
+    scenarios.push(Scenario::Recovery {
+        bytes: size.recovery_bytes,
+    });
+
+    if let Ok(only) = std::env::var("NANOSTREAM_BENCH_ONLY") {
+        scenarios.retain(|s| s.metrics()[0].name.contains(&only));
+    }
 
     let started = Instant::now();
     let mut results = Results::default();
@@ -288,7 +381,7 @@ fn bench() -> Result<(), String> {
         );
         for _ in 0..size.rounds {
             for (i, server) in servers.iter().enumerate() {
-                match scenario.run(size, server, &commands[i], &loadgen) {
+                match scenario.run(size, i, server, &commands[i], &loadgen) {
                     Ok(values) => results.record(&metrics, i, &values),
                     Err(e) => {
                         eprintln!("  {}: {e}", SERVERS[i]);
@@ -328,13 +421,23 @@ fn machine(root: &Path, commands: &[String; 2]) -> String {
     // Other work on the machine widens every range: say how busy it was.
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    let durable = |d: Durability| {
+        format!(
+            "durable, {}: `{}` against `{}`\n",
+            d.label(),
+            d.command(0, &commands[0]),
+            d.command(1, &commands[1])
+        )
+    };
     format!(
-        "commit {}, {}, {cores} cores, load average {}\nredis-server: {} ({})\nbroker: {}\n",
+        "commit {}, {}, {cores} cores, load average {}\nredis-server: {} ({})\nbroker: {}\n{}{}",
         first_line("git", &["rev-parse", "--short", "HEAD"]),
         first_line("rustc", &["--version"]),
         load.join(" "),
         commands[0],
         first_line("redis-server", &["--version"]),
         commands[1],
+        durable(Durability::Always),
+        durable(Durability::Everysec),
     )
 }

@@ -1,4 +1,4 @@
-//! `redis-benchmark` sending PUBLISH, its requests per second read from its CSV output.
+//! `redis-benchmark` sending PUBLISH or XADD, its requests per second read from its CSV output.
 
 use std::process::Command;
 
@@ -6,7 +6,9 @@ use crate::sink::Sink;
 
 /// The channel PUBLISH goes to.
 pub const CHANNEL: &str = "bench:chan";
-/// Payload bytes per PUBLISH.
+/// The stream XADD appends to.
+pub const STREAM: &str = "bench";
+/// Payload bytes per PUBLISH or XADD.
 const PAYLOAD: usize = 100;
 /// Client connections of redis-benchmark.
 const CLIENTS: u32 = 50;
@@ -17,7 +19,28 @@ pub fn publish(port: u16, requests: u64, pipeline: u32, subscribers: usize) -> R
     let sinks = (0..subscribers)
         .map(|_| Sink::subscribe(port, CHANNEL))
         .collect::<Result<Vec<_>, _>>()?;
-    let payload = "x".repeat(PAYLOAD);
+    let rps = run(
+        port,
+        requests,
+        pipeline,
+        &["publish", CHANNEL, &"x".repeat(PAYLOAD)],
+    );
+    drop(sinks);
+    rps
+}
+
+/// Runs `requests` `XADD bench * f <100 B>` from 50 clients with `pipeline` commands in flight
+/// each; returns requests per second.
+pub fn xadd(port: u16, requests: u64, pipeline: u32) -> Result<f64, String> {
+    run(
+        port,
+        requests,
+        pipeline,
+        &["XADD", STREAM, "*", "f", &"x".repeat(PAYLOAD)],
+    )
+}
+
+fn run(port: u16, requests: u64, pipeline: u32, command: &[&str]) -> Result<f64, String> {
     let out = Command::new("redis-benchmark")
         .args([
             "-h",
@@ -28,10 +51,9 @@ pub fn publish(port: u16, requests: u64, pipeline: u32, subscribers: usize) -> R
             &CLIENTS.to_string(),
         ])
         .args(["-n", &requests.to_string(), "-P", &pipeline.to_string(), "--csv"])
-        .args(["publish", CHANNEL, &payload])
+        .args(command)
         .output()
         .map_err(|e| format!("cannot run redis-benchmark: {e}"))?;
-    drop(sinks);
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
         return Err(format!(

@@ -33,7 +33,7 @@ impl Target {
 pub struct Metric {
     /// The scenario and figure, e.g. `fan-out 10 subscribers, delivery`.
     pub name: String,
-    /// `req/s`, `msg/s`, `µs` or `KiB/conn`.
+    /// `req/s`, `msg/s`, `entries/s`, `µs`, `ms` or `KiB/conn`.
     pub unit: &'static str,
     /// The bound on the ratio, if the row has one.
     pub target: Option<Target>,

@@ -23,6 +23,13 @@ impl Server {
     /// Starts `command` (run by `sh -c`, `exec`ed so that the child's id is the server's) with
     /// every `{port}` replaced by a free port, and waits for it to answer PING.
     pub fn start(name: &'static str, command: &str) -> Result<Server, String> {
+        let mut server = Server::spawn(name, command)?;
+        server.wait_ready(&command.replace("{port}", &server.port.to_string()))?;
+        Ok(server)
+    }
+
+    /// Starts `command` as [`Server::start`] does, without waiting for it to answer.
+    pub fn spawn(name: &'static str, command: &str) -> Result<Server, String> {
         let port = free_port();
         let line = command.replace("{port}", &port.to_string());
         let child = Command::new("sh")
@@ -33,9 +40,15 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| format!("{name}: cannot run `{line}`: {e}"))?;
-        let mut server = Server { name, port, child };
-        server.wait_ready(&line)?;
-        Ok(server)
+        Ok(Server { name, port, child })
+    }
+
+    /// An error if the server has exited.
+    pub fn check_running(&mut self) -> Result<(), String> {
+        match self.child.try_wait().map_err(|e| e.to_string())? {
+            Some(status) => Err(format!("{} exited ({status})", self.name)),
+            None => Ok(()),
+        }
     }
 
     /// The server's process id.
@@ -74,6 +87,7 @@ impl Server {
     }
 }
 
+/// SIGKILL: a server dropped is killed, not shut down.
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
