@@ -22,6 +22,7 @@ pub(crate) use blocked::Blocked;
 pub(crate) use client::Client;
 pub(crate) use event::{BrokerEvent, EventKind};
 pub(crate) use state::{Settings, State};
+pub(crate) use wait::prepare_thread_for_parking;
 pub use wait::BrokerWait;
 
 use crate::ops::{DisconnectReason, Metrics};
@@ -295,6 +296,10 @@ impl EventHandlerMut<BrokerEvent> for BrokerHandler {
         if end_of_batch {
             self.finish_batch();
         }
+    }
+
+    fn on_start(&mut self) {
+        prepare_thread_for_parking();
     }
 
     fn on_timeout(&mut self, _sequence: i64) {

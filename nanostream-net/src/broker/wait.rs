@@ -78,3 +78,16 @@ impl WaitStrategy for BrokerWait {
         }
     }
 }
+
+/// Sets up the calling thread's parking state now, at its start: `parking_lot` allocates a
+/// thread's queue node (and may grow its global table) the first time the thread parks, on a
+/// contended lock or a timed wait. Done here, that first park is never on the hot path, which
+/// then allocates nothing even when a loaded machine makes a thread park for the first time
+/// in the middle of a burst.
+pub(crate) fn prepare_thread_for_parking() {
+    let mutex = parking_lot::Mutex::new(());
+    let condvar = parking_lot::Condvar::new();
+    let mut guard = mutex.lock();
+    // A zero timeout parks and returns at once; it is the park that sets the thread up.
+    let _ = condvar.wait_for(&mut guard, Duration::ZERO);
+}

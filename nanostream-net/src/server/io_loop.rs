@@ -128,6 +128,7 @@ impl IoLoop {
     /// Runs until the stop flag is set, then stops accepting, lets the broker deliver what
     /// was accepted and close every client, and returns.
     pub(crate) fn run(mut self, _waker: Arc<Waker>) {
+        crate::broker::prepare_thread_for_parking();
         let mut events = Events::with_capacity(1024);
         let timeout = if self.spin {
             Some(Duration::ZERO)
