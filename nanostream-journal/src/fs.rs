@@ -66,7 +66,8 @@ pub(crate) fn next_data(file: &File, from: u64, end: u64) -> Option<(u64, u64)> 
                 _ => Some((from, end)),
             };
         }
-        // SAFETY: as above.
+        // SAFETY: lseek on the same valid descriptor owned by `file`; no memory is passed, and
+        // the file offset it moves is unused here (reads and writes are positional or mapped).
         let hole = unsafe { libc::lseek(fd, data, libc::SEEK_HOLE) };
         let data = u64::try_from(data).unwrap_or(from).max(from);
         let hole = u64::try_from(hole).map_or(end, |h| h.min(end));
