@@ -103,7 +103,7 @@ pub(crate) fn xadd(state: &mut State, client: ClientId, args: Args<'_>) -> Resul
 }
 
 fn run_xadd(state: &mut State, client: ClientId, args: Args<'_>) -> Result<(), Fail> {
-    let all: Vec<&[u8]> = args.all().iter().map(|a| &**a).collect();
+    let all = super::arg_list(&args);
     let p = parse(&all, true)?;
     let fields = all.get(p.fields_at..).unwrap_or(&[]);
     if fields.len() < 2 || !fields.len().is_multiple_of(2) {
@@ -139,7 +139,7 @@ pub(crate) fn xtrim(state: &mut State, client: ClientId, args: Args<'_>) -> Resu
 }
 
 fn run_xtrim(state: &mut State, client: ClientId, args: Args<'_>) -> Result<(), Fail> {
-    let all: Vec<&[u8]> = args.all().iter().map(|a| &**a).collect();
+    let all = super::arg_list(&args);
     let p = parse(&all, false)?;
     if p.fields_at <= all.len() {
         return Err(SYNTAX.into());
@@ -210,7 +210,7 @@ pub(crate) fn xsetid(state: &mut State, client: ClientId, args: Args<'_>) -> Res
 }
 
 fn run_xsetid(state: &mut State, client: ClientId, args: Args<'_>) -> Result<(), Fail> {
-    let all: Vec<&[u8]> = args.all().iter().map(|a| &**a).collect();
+    let all = super::arg_list(&args);
     let id = StreamId::parse_strict(all[2], 0)?;
     let (mut entries_added, mut max_deleted) = (None, None);
     let mut i = 3;

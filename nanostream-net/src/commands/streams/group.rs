@@ -1,21 +1,11 @@
 //! Consumer groups: `XGROUP`, `XACK`, `XPENDING`, `XCLAIM` and `XAUTOCLAIM`.
 
-use std::collections::HashMap;
-
-use super::{entry, id_bulk, int, keyspace, now_ms, reply, Fail, SYNTAX};
+use super::{entry, fields_of, id_bulk, int, keyspace, now_ms, reply, shown, Fail, SYNTAX};
 use crate::broker::State;
 use crate::pubsub::ClientId;
 use crate::resp::{encode, Args, CommandError};
-use crate::streams::entry::Fields;
 use crate::streams::group::{ClaimOptions, ClaimTime, AUTOCLAIM_ATTEMPTS_FACTOR};
 use crate::streams::id::{IdError, StreamId};
-use crate::streams::keyspace::StoredStream;
-
-/// `%s` of a key or name: up to its first NUL, lossily as text.
-fn shown(b: &[u8]) -> String {
-    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-    String::from_utf8_lossy(&b[..end]).into_owned()
-}
 
 fn no_group(key: &[u8], group: &[u8]) -> Fail {
     format!(
@@ -61,7 +51,7 @@ fn subcommand_syntax(sub: &[u8]) -> Fail {
 }
 
 fn run_xgroup(state: &mut State, client: ClientId, args: Args<'_>) -> Result<(), Fail> {
-    let all: Vec<&[u8]> = args.all().iter().map(|a| &**a).collect();
+    let all = super::arg_list(&args);
     let sub = all[1];
     let is = |name: &[u8]| sub.eq_ignore_ascii_case(name);
     if all.len() == 2 && is(b"help") {
@@ -213,7 +203,7 @@ pub(crate) fn xpending(state: &mut State, client: ClientId, args: Args<'_>) -> R
 }
 
 fn run_xpending(state: &mut State, client: ClientId, args: Args<'_>) -> Result<(), Fail> {
-    let all: Vec<&[u8]> = args.all().iter().map(|a| &**a).collect();
+    let all = super::arg_list(&args);
     let summary = all.len() == 3;
     if !summary && !(6..=9).contains(&all.len()) {
         return Err(SYNTAX.into());
@@ -279,23 +269,6 @@ fn run_xpending(state: &mut State, client: ClientId, args: Args<'_>) -> Result<(
     Ok(())
 }
 
-/// Looks up the fields of `ids` that still exist.
-fn fields_of(
-    stored: &mut StoredStream,
-    ids: impl IntoIterator<Item = StreamId>,
-) -> Result<HashMap<StreamId, Fields>, Fail> {
-    let mut found = HashMap::new();
-    for id in ids {
-        if found.contains_key(&id) {
-            continue;
-        }
-        if let Some((_, f)) = stored.stream.range(id, id, Some(1))?.pop() {
-            found.insert(id, f);
-        }
-    }
-    Ok(found)
-}
-
 /// `XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms] [TIME ms] [RETRYCOUNT n]
 /// [FORCE] [JUSTID] [LASTID id]`.
 pub(crate) fn xclaim(state: &mut State, client: ClientId, args: Args<'_>) -> Result<(), CommandError> {
@@ -308,7 +281,7 @@ fn option_int(arg: &[u8], message: &'static str) -> Result<i64, Fail> {
 }
 
 fn run_xclaim(state: &mut State, client: ClientId, args: Args<'_>) -> Result<(), Fail> {
-    let all: Vec<&[u8]> = args.all().iter().map(|a| &**a).collect();
+    let all = super::arg_list(&args);
     let (key, group, consumer) = (all[1], all[2], all[3]);
     if keyspace(state)?
         .get(key)
@@ -402,7 +375,7 @@ pub(crate) fn xautoclaim(state: &mut State, client: ClientId, args: Args<'_>) ->
 }
 
 fn run_xautoclaim(state: &mut State, client: ClientId, args: Args<'_>) -> Result<(), Fail> {
-    let all: Vec<&[u8]> = args.all().iter().map(|a| &**a).collect();
+    let all = super::arg_list(&args);
     let (key, group, consumer) = (all[1], all[2], all[3]);
     let min_idle = option_int(all[4], "ERR Invalid min-idle-time argument for XAUTOCLAIM")?.max(0) as u64;
     let start = StreamId::parse_range_start(all[5]).map_err(|e| match e {

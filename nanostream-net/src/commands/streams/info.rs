@@ -1,6 +1,6 @@
 //! `XINFO STREAM | GROUPS | CONSUMERS | HELP`.
 
-use super::{entry, id_bulk, keyspace, now_ms, reply, Fail};
+use super::{entry, id_bulk, keyspace, now_ms, reply, shown, Fail};
 use crate::broker::State;
 use crate::pubsub::ClientId;
 use crate::resp::{encode, Args, CommandError};
@@ -23,11 +23,6 @@ const HELP: &[&str] = &[
 pub(crate) fn xinfo(state: &mut State, client: ClientId, args: Args<'_>) -> Result<(), CommandError> {
     let result = run(state, client, args);
     reply(state, client, result)
-}
-
-fn shown(b: &[u8]) -> String {
-    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-    String::from_utf8_lossy(&b[..end]).into_owned()
 }
 
 /// `XINFO STREAM key FULL [COUNT n]`: the stream's counters, its first `count` entries and
@@ -109,7 +104,7 @@ fn full_stream(out: &mut Vec<u8>, stored: &mut StoredStream, count: Option<usize
 }
 
 fn run(state: &mut State, client: ClientId, args: Args<'_>) -> Result<(), Fail> {
-    let all: Vec<&[u8]> = args.all().iter().map(|a| &**a).collect();
+    let all = super::arg_list(&args);
     let sub = all[1];
     if sub.eq_ignore_ascii_case(b"help") {
         let out = state.out(client);

@@ -77,7 +77,7 @@ pub(crate) fn scan(state: &mut State, client: ClientId, args: Args<'_>) -> Resul
 }
 
 fn run_scan(state: &mut State, client: ClientId, args: Args<'_>) -> Result<(), Fail> {
-    let all: Vec<&[u8]> = args.all().iter().map(|a| &**a).collect();
+    let all = super::arg_list(&args);
     let cursor = std::str::from_utf8(all[1])
         .ok()
         .and_then(|c| c.parse::<u64>().ok())

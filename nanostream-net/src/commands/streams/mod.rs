@@ -17,6 +17,7 @@ mod range;
 mod read;
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub(crate) use add::{xadd, xdel, xlen, xsetid, xtrim};
@@ -29,10 +30,10 @@ pub(crate) use read::{xread, xreadgroup};
 use crate::broker::State;
 use crate::pubsub::ClientId;
 use crate::resp::number::string2ll;
-use crate::resp::{encode, CommandError};
+use crate::resp::{encode, Args, CommandError};
 use crate::streams::entry::Fields;
 use crate::streams::id::{IdError, StreamId};
-use crate::streams::keyspace::{Keyspace, KeyspaceError};
+use crate::streams::keyspace::{Keyspace, KeyspaceError, StoredStream};
 use crate::streams::stream::StreamError;
 
 /// Why a stream command failed: each becomes an error reply.
@@ -83,6 +84,34 @@ impl From<String> for Fail {
     fn from(m: String) -> Self {
         Fail::Message(Cow::Owned(m))
     }
+}
+
+/// A request's arguments, the command name first, as byte slices.
+pub(crate) fn arg_list<'a>(args: &Args<'a>) -> Vec<&'a [u8]> {
+    args.all().iter().map(|a| &**a).collect()
+}
+
+/// A key or name as Redis's `%s` prints it: up to its first NUL, lossily as text.
+pub(crate) fn shown(b: &[u8]) -> String {
+    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    String::from_utf8_lossy(&b[..end]).into_owned()
+}
+
+/// The fields of those of `ids` that still exist in the stream.
+pub(crate) fn fields_of(
+    stored: &mut StoredStream,
+    ids: impl IntoIterator<Item = StreamId>,
+) -> Result<HashMap<StreamId, Fields>, Fail> {
+    let mut found = HashMap::new();
+    for id in ids {
+        if found.contains_key(&id) {
+            continue;
+        }
+        if let Some((_, f)) = stored.stream.range(id, id, Some(1))?.pop() {
+            found.insert(id, f);
+        }
+    }
+    Ok(found)
 }
 
 /// Redis's reply to an unknown option.

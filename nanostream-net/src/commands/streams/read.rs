@@ -1,9 +1,8 @@
 //! `XREAD` and `XREADGROUP`, served at once or blocking until entries arrive.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use super::{count, id_bulk, keyspace, now_ms, reply, Fail, SYNTAX};
+use super::{count, fields_of, id_bulk, keyspace, now_ms, reply, shown, Fail, SYNTAX};
 use crate::broker::{Blocked, State};
 use crate::pubsub::ClientId;
 use crate::resp::{encode, Args, CommandError};
@@ -12,7 +11,7 @@ use crate::streams::id::StreamId;
 
 /// What a read asks of one stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum From {
+enum ReadFrom {
     /// Entries after this ID (`XREAD`, or `XREADGROUP` with an ID: the consumer's history).
     After(StreamId),
     /// `XREADGROUP`'s `>`: entries never delivered to the group.
@@ -118,7 +117,7 @@ pub(crate) fn xreadgroup(state: &mut State, client: ClientId, args: Args<'_>) ->
 type Served<'a> = (&'a [u8], Vec<(StreamId, Option<Fields>)>);
 
 fn run(state: &mut State, client: ClientId, args: Args<'_>, group_read: bool) -> Result<(), Fail> {
-    let all: Vec<&[u8]> = args.all().iter().map(|a| &**a).collect();
+    let all = super::arg_list(&args);
     let r = parse(&all, group_read)?;
     let retrying = state.retrying;
     let keyspace = keyspace(state)?;
@@ -137,18 +136,18 @@ fn run(state: &mut State, client: ClientId, args: Args<'_>, group_read: bool) ->
             if stored.and_then(|s| s.groups.get(group)).is_none() {
                 return Err(format!(
                     "NOGROUP No such key '{}' or consumer group '{}' in XREADGROUP with GROUP option",
-                    String::from_utf8_lossy(c_str(key)),
-                    String::from_utf8_lossy(c_str(group))
+                    shown(key),
+                    shown(group)
                 )
                 .into());
             }
         }
         from.push(match *id {
             b"$" if group_read => return Err("ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.".into()),
-            b"$" => From::After(stored.map_or(StreamId::MIN, |s| s.stream.last_id())),
+            b"$" => ReadFrom::After(stored.map_or(StreamId::MIN, |s| s.stream.last_id())),
             b">" if !group_read => return Err("ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.".into()),
-            b">" => From::New,
-            id => From::After(StreamId::parse_strict(id, 0)?),
+            b">" => ReadFrom::New,
+            id => ReadFrom::After(StreamId::parse_strict(id, 0)?),
         });
     }
     let now = now_ms();
@@ -160,12 +159,12 @@ fn run(state: &mut State, client: ClientId, args: Args<'_>, group_read: bool) ->
             continue;
         };
         let list: Vec<(StreamId, Option<Fields>)> = match (r.group, *from) {
-            (None, From::After(after)) => {
+            (None, ReadFrom::After(after)) => {
                 let Some(start) = after.next() else { continue };
                 let list = stored.stream.range(start, StreamId::MAX, r.count)?;
                 list.into_iter().map(|(id, f)| (id, Some(f))).collect()
             }
-            (Some((group, consumer)), From::New) => {
+            (Some((group, consumer)), ReadFrom::New) => {
                 let meta = stored.stream.meta();
                 let last = stored
                     .groups
@@ -183,7 +182,7 @@ fn run(state: &mut State, client: ClientId, args: Args<'_>, group_read: bool) ->
                 stored.persist(&mut ops)?;
                 list.into_iter().map(|(id, f)| (id, Some(f))).collect()
             }
-            (Some((group, consumer)), From::After(after)) => {
+            (Some((group, consumer)), ReadFrom::After(after)) => {
                 // The consumer's own pending entries after `after`.
                 let candidates: Vec<StreamId> = stored
                     .groups
@@ -196,12 +195,7 @@ fn run(state: &mut State, client: ClientId, args: Args<'_>, group_read: bool) ->
                             .collect()
                     })
                     .unwrap_or_default();
-                let mut fields: HashMap<StreamId, Fields> = HashMap::new();
-                for id in &candidates {
-                    if let Some((_, f)) = stored.stream.range(*id, *id, Some(1))?.pop() {
-                        fields.insert(*id, f);
-                    }
-                }
+                let mut fields = fields_of(stored, candidates.iter().copied())?;
                 let g = stored.groups.get_mut(group).expect("checked above");
                 let out = g.read_pending(
                     consumer,
@@ -214,10 +208,10 @@ fn run(state: &mut State, client: ClientId, args: Args<'_>, group_read: bool) ->
                 stored.persist(&mut ops)?;
                 out.into_iter().map(|(id, _)| (id, fields.remove(&id))).collect()
             }
-            (None, From::New) => continue,
+            (None, ReadFrom::New) => continue,
         };
         // History reads always answer for their stream, even with nothing in it.
-        let history = r.group.is_some() && matches!(from, From::After(_));
+        let history = r.group.is_some() && matches!(from, ReadFrom::After(_));
         if !list.is_empty() || history {
             served.push((key, list));
         }
@@ -256,7 +250,7 @@ fn run(state: &mut State, client: ClientId, args: Args<'_>, group_read: bool) ->
             let mut request: Vec<Vec<u8>> = all.iter().map(|a| a.to_vec()).collect();
             let ids_at = all.len() - r.ids.len();
             for (i, from) in from.iter().enumerate() {
-                if let From::After(id) = from {
+                if let ReadFrom::After(id) = from {
                     request[ids_at + i] = id.to_string().into_bytes();
                 }
             }
@@ -274,9 +268,4 @@ fn run(state: &mut State, client: ClientId, args: Args<'_>, group_read: bool) ->
         None => encode::null_array(state.out(client)),
     }
     Ok(())
-}
-
-/// A C string's bytes: up to the first NUL, as Redis's `%s` prints a key.
-fn c_str(b: &[u8]) -> &[u8] {
-    b.iter().position(|&c| c == 0).map_or(b, |n| &b[..n])
 }

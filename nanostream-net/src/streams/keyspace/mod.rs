@@ -327,7 +327,7 @@ impl Keyspace {
 const OPEN_THREADS: usize = 8;
 
 /// Opens the streams found in the data directory, several at a time; fails with the first
-/// error.
+/// error (a panic in an opening thread is passed on).
 fn open_all(
     found: Vec<(Vec<u8>, PathBuf)>,
     config: &StreamConfig,
@@ -354,18 +354,12 @@ fn open_all(
             .collect();
         workers
             .into_iter()
-            .map(|w| w.join().unwrap_or_default())
+            .map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
             .collect()
     });
     let mut opened: Vec<(usize, StoredStream)> = Vec::with_capacity(found.len());
     for (i, result) in results.into_iter().flatten() {
         opened.push((i, result?));
-    }
-    if opened.len() != found.len() {
-        return Err(KeyspaceError::GroupLog {
-            offset: 0,
-            reason: "a thread opening streams panicked".into(),
-        });
     }
     opened.sort_by_key(|(i, _)| *i);
     Ok(opened

@@ -387,11 +387,6 @@ impl Stream {
         }
     }
 
-    /// Whether an entry with `id` exists and is not deleted.
-    pub fn contains(&mut self, id: StreamId) -> Result<bool> {
-        self.is_live(id)
-    }
-
     /// Whether the stream has no entries (deleted ones not counted).
     pub fn is_empty(&self) -> bool {
         self.len == 0
