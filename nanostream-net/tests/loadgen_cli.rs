@@ -236,9 +236,58 @@ fn json_line_has_every_figure() {
     assert_eq!(json["out_of_order"], "0");
 }
 
+/// A loopback port bound by a socket that never listens: a connection to it is refused, and
+/// while this is held no other server (another test's, started in parallel) can take it.
+struct RefusingPort {
+    fd: libc::c_int,
+    port: u16,
+}
+
+impl RefusingPort {
+    fn new() -> Self {
+        // SAFETY: socket() takes no pointers; the descriptor it returns is owned by the value
+        // built below and closed once, in Drop.
+        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0) };
+        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+        let mut addr = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: 0,
+            sin_addr: libc::in_addr {
+                s_addr: u32::from(std::net::Ipv4Addr::LOCALHOST).to_be(),
+            },
+            sin_zero: [0; 8],
+        };
+        let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        // SAFETY: `addr` is a valid sockaddr_in and `len` its size, both live across the
+        // calls; bind reads `len` bytes of it, getsockname writes at most `len` bytes into it.
+        unsafe {
+            let ptr = (&mut addr as *mut libc::sockaddr_in).cast::<libc::sockaddr>();
+            assert_eq!(
+                libc::bind(fd, ptr, len),
+                0,
+                "bind: {}",
+                std::io::Error::last_os_error()
+            );
+            assert_eq!(libc::getsockname(fd, ptr, &mut len), 0, "getsockname");
+        }
+        RefusingPort {
+            fd,
+            port: u16::from_be(addr.sin_port),
+        }
+    }
+}
+
+impl Drop for RefusingPort {
+    fn drop(&mut self) {
+        // SAFETY: `fd` is the descriptor `new` opened, closed only here.
+        unsafe { libc::close(self.fd) };
+    }
+}
+
 #[test]
 fn bad_port_fails_with_one_line() {
-    let port = free_port(); // nothing listens there any more
+    let refusing = RefusingPort::new();
+    let port = refusing.port;
     let out = loadgen(port, &["--messages", "10"]);
     assert!(!out.status.success());
     let stderr = text(&out.stderr);
