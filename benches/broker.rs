@@ -59,6 +59,8 @@ mod server;
 mod sink;
 #[path = "broker/streams.rs"]
 mod streams;
+#[path = "broker/temp_dir.rs"]
+mod temp_dir;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

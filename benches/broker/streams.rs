@@ -2,8 +2,6 @@
 //! after. XADD from `redis-benchmark`, a consumer group draining a stream, and the time a server
 //! killed with SIGKILL takes to answer again on its data.
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -11,6 +9,7 @@ use redis::{Connection, Value};
 
 use crate::redis_benchmark::{self, STREAM};
 use crate::server::Server;
+use crate::temp_dir::TempDir;
 
 /// How long a reply may take (a fill batch, an XREADGROUP under fsync).
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -58,26 +57,6 @@ impl Durability {
     }
 }
 
-/// A directory under the system's temporary directory, removed with everything in it on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Result<TempDir, String> {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("nanostream-bench-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-        Ok(TempDir(path))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// A fresh server on a fresh data directory. Fields drop in order: the server is killed before
 /// its directory is removed.
 struct Durable {
@@ -95,7 +74,7 @@ impl Durable {
         if which == 0 {
             command.push_str(extra);
         }
-        let command = command.replace("{dir}", &dir.0.to_string_lossy());
+        let command = command.replace("{dir}", &dir.path().to_string_lossy());
         let server = Server::start(crate::report::SERVERS[which], &command)?;
         Ok(Durable {
             server,
@@ -261,14 +240,16 @@ fn fill(con: &mut Connection, entries: u64, payload: usize) -> Result<(), String
     Ok(())
 }
 
-fn xlen(con: &mut Connection) -> Result<u64, String> {
+/// `XLEN bench`.
+pub fn xlen(con: &mut Connection) -> Result<u64, String> {
     redis::cmd("XLEN")
         .arg(STREAM)
         .query(con)
         .map_err(|e| format!("XLEN: {e}"))
 }
 
-fn connect(port: u16) -> Result<Connection, String> {
+/// A connection to the server on `port` with generous timeouts.
+pub fn connect(port: u16) -> Result<Connection, String> {
     let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).map_err(|e| e.to_string())?;
     let con = client
         .get_connection_with_timeout(TIMEOUT)
