@@ -43,8 +43,23 @@
 //!   with SIGKILL and restarted on its directory: milliseconds from the restart's spawn until
 //!   XLEN answers the full length.
 //!
-//! The table is printed as markdown and written to `target/broker.csv`.
+//! HTTP and WebSocket against RESP on the same broker (`broker/http.rs`): each round starts a
+//! fresh broker with `--fsync batch --data-dir TMP --http-port P` and runs both sides on it,
+//! alternating which goes first; the ratio is HTTP (or WebSocket) ÷ RESP:
+//! - **HTTP produce**: `wrk` (2 threads, 50 connections, the run's duration) posting to
+//!   `/topics/bench/messages` one JSON object of one 100 B field, or NDJSON of 100 or 1000 such
+//!   lines, against `redis-benchmark` XADD of the same field (50 clients, `-P 1` and `-P 64`):
+//!   entries per second, checked against XLEN.
+//! - **WebSocket delivery**: one subscriber on `/ws/channels/bench?format=raw` against one RESP
+//!   `SUBSCRIBE bench`, while `redis-benchmark` publishes 100 B to `bench` (50 clients, `-P 64`):
+//!   messages per second from the first arrival to the last, every payload checked.
+//!
+//! The tables are printed as markdown and written to `target/broker.csv`, one after the other.
 
+#[path = "broker/delivery.rs"]
+mod delivery;
+#[path = "broker/http.rs"]
+mod http;
 #[path = "broker/idle.rs"]
 mod idle;
 #[path = "broker/loadgen.rs"]
@@ -61,6 +76,8 @@ mod sink;
 mod streams;
 #[path = "broker/temp_dir.rs"]
 mod temp_dir;
+#[path = "broker/wrk.rs"]
+mod wrk;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -88,6 +105,8 @@ struct Size {
     consume_entries: u64,
     /// Bytes of 1 KiB entries written before the kill of the recovery scenario.
     recovery_bytes: u64,
+    /// Messages published to the subscriber of the WebSocket delivery scenario.
+    deliveries: u64,
 }
 
 const FULL: Size = Size {
@@ -101,6 +120,7 @@ const FULL: Size = Size {
     xadd_everysec: (200_000, 2_000_000),
     consume_entries: 200_000,
     recovery_bytes: 1 << 30,
+    deliveries: 2_000_000,
 };
 
 const QUICK: Size = Size {
@@ -114,6 +134,7 @@ const QUICK: Size = Size {
     xadd_everysec: (50_000, 500_000),
     consume_entries: 50_000,
     recovery_bytes: 64 << 20,
+    deliveries: 300_000,
 };
 
 /// Deliveries per second of the paced fan-out, over all subscribers.
@@ -368,8 +389,9 @@ fn bench() -> Result<(), String> {
         bytes: size.recovery_bytes,
     });
 
-    if let Ok(only) = std::env::var("NANOSTREAM_BENCH_ONLY") {
-        scenarios.retain(|s| s.metrics()[0].name.contains(&only));
+    let only = std::env::var("NANOSTREAM_BENCH_ONLY").ok();
+    if let Some(only) = &only {
+        scenarios.retain(|s| s.metrics()[0].name.contains(only.as_str()));
     }
 
     let started = Instant::now();
@@ -394,15 +416,22 @@ fn bench() -> Result<(), String> {
         }
     }
     drop(servers);
+    let http_results = http::run(&http::scenarios(), size, &commands[1], only.as_deref(), started);
 
     println!(
         "median [min–max] of {} rounds, {:.0} s in all\n",
         size.rounds,
         started.elapsed().as_secs_f64()
     );
-    print!("{}", results.markdown());
+    let tables: Vec<&Results> = [&results, &http_results]
+        .into_iter()
+        .filter(|r| !r.is_empty())
+        .collect();
+    let markdown: Vec<String> = tables.iter().map(|r| r.markdown()).collect();
+    print!("{}", markdown.join("\n"));
     let csv = target.join("broker.csv");
-    std::fs::write(&csv, results.csv()).map_err(|e| format!("cannot write {}: {e}", csv.display()))?;
+    let text: Vec<String> = tables.iter().map(|r| r.csv()).collect();
+    std::fs::write(&csv, text.join("\n")).map_err(|e| format!("cannot write {}: {e}", csv.display()))?;
     println!("\nwritten to {}", csv.display());
     Ok(())
 }
@@ -420,6 +449,16 @@ fn machine(root: &Path, commands: &[String; 2]) -> String {
             .unwrap_or_else(|| "unknown".into())
     };
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines().find_map(|l| {
+                l.strip_prefix("model name")?
+                    .split_once(':')
+                    .map(|(_, m)| m.trim().to_owned())
+            })
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
     // Other work on the machine widens every range: say how busy it was.
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let load: Vec<&str> = load.split_whitespace().take(3).collect();
@@ -432,7 +471,8 @@ fn machine(root: &Path, commands: &[String; 2]) -> String {
         )
     };
     format!(
-        "commit {}, {}, {cores} cores, load average {}\nredis-server: {} ({})\nbroker: {}\n{}{}",
+        "commit {}, {}, {cores} cores ({cpu}), load average {}\nredis-server: {} ({})\nbroker: {}\n{}{}\
+         HTTP and WebSocket against RESP: `{}`\n",
         first_line("git", &["rev-parse", "--short", "HEAD"]),
         first_line("rustc", &["--version"]),
         load.join(" "),
@@ -441,5 +481,6 @@ fn machine(root: &Path, commands: &[String; 2]) -> String {
         commands[1],
         durable(Durability::Always),
         durable(Durability::Everysec),
+        http::command(&commands[1]),
     )
 }

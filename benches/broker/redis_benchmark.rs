@@ -19,14 +19,20 @@ pub fn publish(port: u16, requests: u64, pipeline: u32, subscribers: usize) -> R
     let sinks = (0..subscribers)
         .map(|_| Sink::subscribe(port, CHANNEL))
         .collect::<Result<Vec<_>, _>>()?;
-    let rps = run(
+    let rps = publish_on(port, CHANNEL, requests, pipeline);
+    drop(sinks);
+    rps
+}
+
+/// Runs `requests` PUBLISH of 100 B to `channel` from 50 clients with `pipeline` commands in
+/// flight each; returns requests per second.
+pub fn publish_on(port: u16, channel: &str, requests: u64, pipeline: u32) -> Result<f64, String> {
+    run(
         port,
         requests,
         pipeline,
-        &["publish", CHANNEL, &"x".repeat(PAYLOAD)],
-    );
-    drop(sinks);
-    rps
+        &["publish", channel, &"x".repeat(PAYLOAD)],
+    )
 }
 
 /// Runs `requests` `XADD bench * f <100 B>` from 50 clients with `pipeline` commands in flight

@@ -1,5 +1,6 @@
-//! The figures of a run: each row's rounds for both servers, medians, the broker ÷ redis-server
-//! ratio against its target, a markdown table on stdout and a CSV file.
+//! The figures of a run: each row's rounds for both sides (redis-server and the broker, or RESP
+//! and HTTP on one broker), medians, the ratio second ÷ first against its target, a markdown
+//! table on stdout and a CSV file.
 
 use std::fmt::Write as _;
 
@@ -39,7 +40,8 @@ pub struct Metric {
     pub target: Option<Target>,
 }
 
-/// One row: a metric and every round's value for each server (index 0: redis-server, 1: broker).
+/// One row: a metric and every round's value for each side (index 0: the reference, e.g.
+/// redis-server; 1: the one measured against it, e.g. the broker).
 #[derive(Debug)]
 struct Row {
     metric: Metric,
@@ -47,17 +49,56 @@ struct Row {
 }
 
 /// Every row of a run, in the order first recorded, and the failures met on the way.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Results {
+    columns: Columns,
     rows: Vec<Row>,
     failures: Vec<String>,
+}
+
+/// The names of the two sides of a table.
+#[derive(Clone, Copy, Debug)]
+pub struct Columns {
+    /// The markdown headers of the two sides' columns.
+    pub names: [&'static str; 2],
+    /// The markdown header of the ratio column.
+    pub ratio: &'static str,
+    /// The prefixes of the CSV columns (`{prefix}_median`, `{prefix}_rounds`).
+    pub csv: [&'static str; 2],
 }
 
 /// The column names of the two servers.
 pub const SERVERS: [&str; 2] = ["redis-server", "broker"];
 
+/// redis-server against the broker.
+pub const SERVER_COLUMNS: Columns = Columns {
+    names: SERVERS,
+    ratio: "broker ÷ redis",
+    csv: ["redis", "broker"],
+};
+
+impl Default for Results {
+    fn default() -> Results {
+        Results::new(SERVER_COLUMNS)
+    }
+}
+
 impl Results {
-    /// Records `values` (one per metric) from server `server` (0 or 1) for `metrics`.
+    /// An empty table with these columns.
+    pub fn new(columns: Columns) -> Results {
+        Results {
+            columns,
+            rows: Vec::new(),
+            failures: Vec::new(),
+        }
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty() && self.failures.is_empty()
+    }
+
+    /// Records `values` (one per metric) from side `server` (0 or 1) for `metrics`.
     pub fn record(&mut self, metrics: &[Metric], server: usize, values: &[f64]) {
         for (metric, value) in metrics.iter().zip(values) {
             self.row(metric).values[server].push(*value);
@@ -71,7 +112,7 @@ impl Results {
         }
         let first = metrics.first().map_or("", |m| m.name.as_str());
         self.failures
-            .push(format!("{} ({first} …): {error}", SERVERS[server]));
+            .push(format!("{} ({first} …): {error}", self.columns.names[server]));
     }
 
     fn row(&mut self, metric: &Metric) -> &mut Row {
@@ -88,10 +129,12 @@ impl Results {
         &mut self.rows[at]
     }
 
-    /// The table in markdown: median [min–max] per server, the ratio of medians, the target.
+    /// The table in markdown: median [min–max] per side, the ratio of medians, the target.
     pub fn markdown(&self) -> String {
-        let mut out = String::from(
-            "| scenario | unit | redis-server | broker | broker ÷ redis | target |\n|---|---|---:|---:|---:|---|\n",
+        let [a, b] = self.columns.names;
+        let mut out = format!(
+            "| scenario | unit | {a} | {b} | {} | target |\n|---|---|---:|---:|---:|---|\n",
+            self.columns.ratio
         );
         for row in &self.rows {
             let ratio = ratio(row);
@@ -119,9 +162,8 @@ impl Results {
 
     /// The rows as CSV: medians, ratio, target and whether it was met, then every round.
     pub fn csv(&self) -> String {
-        let mut out = String::from(
-            "scenario,unit,redis_median,broker_median,ratio,target,met,redis_rounds,broker_rounds\n",
-        );
+        let [a, b] = self.columns.csv;
+        let mut out = format!("scenario,unit,{a}_median,{b}_median,ratio,target,met,{a}_rounds,{b}_rounds\n");
         for row in &self.rows {
             let ratio = ratio(row);
             let rounds = |v: &[f64]| v.iter().map(|x| format!("{x:.3}")).collect::<Vec<_>>().join(" ");
@@ -156,8 +198,8 @@ fn quoted(field: &str) -> String {
 }
 
 fn ratio(row: &Row) -> Option<f64> {
-    let (redis, broker) = (median(&row.values[0])?, median(&row.values[1])?);
-    (redis > 0.0).then(|| broker / redis)
+    let (reference, measured) = (median(&row.values[0])?, median(&row.values[1])?);
+    (reference > 0.0).then(|| measured / reference)
 }
 
 fn median(values: &[f64]) -> Option<f64> {

@@ -108,7 +108,7 @@ fn ping(port: u16) -> bool {
 }
 
 /// A loopback port nothing listens on right now.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
