@@ -18,6 +18,7 @@ use axum::Router;
 use tokio::sync::watch;
 
 use super::Metrics;
+use crate::http::{ApiSlot, HttpApi};
 
 /// The content type of `/metrics`: the OpenMetrics text format, which Prometheus reads.
 pub const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -47,7 +48,11 @@ struct OpsState {
 ///   `systemd`/Kubernetes probes.
 /// - `GET /metrics`: every [`Metrics`] value in the OpenMetrics text format, for Prometheus.
 ///
-/// Any other path is `404 Not Found`, another method on these paths `405 Method Not Allowed`.
+/// Once [`serve_api`](OpsServer::serve_api) is called it serves the broker's HTTP and
+/// WebSocket API and its dashboard too ([`crate::http`]); until then their routes answer `503`.
+///
+/// Any other path is `404 Not Found`, another method on these paths `405 Method Not Allowed`,
+/// both with a JSON body `{"error": "..."}`.
 ///
 /// The server runs on one thread named `nanostream-ops` with a single-threaded tokio runtime,
 /// so scrapes never run on the broker's threads; they only read the metrics' atomics.
@@ -57,6 +62,9 @@ pub struct OpsServer {
     /// Sends the stop signal; dropping it stops the server too.
     stop: Option<watch::Sender<bool>>,
     thread: Option<JoinHandle<()>>,
+    /// Where the HTTP API finds the broker once [`serve_api`](Self::serve_api) is called.
+    api: Arc<ApiSlot>,
+    runtime: tokio::runtime::Handle,
 }
 
 impl OpsServer {
@@ -83,11 +91,16 @@ impl OpsServer {
             let _context = runtime.enter();
             tokio::net::TcpListener::from_std(listener)?
         };
-        let app = router(OpsState {
-            metrics,
-            ready,
-            was_ready: Arc::new(AtomicBool::new(false)),
-        });
+        let api = Arc::new(ApiSlot::default());
+        let app = router(
+            OpsState {
+                metrics,
+                ready,
+                was_ready: Arc::new(AtomicBool::new(false)),
+            },
+            api.clone(),
+        );
+        let handle = runtime.handle().clone();
         let (stop, mut stopped) = watch::channel(false);
         let mut graceful = stop.subscribe();
 
@@ -95,6 +108,7 @@ impl OpsServer {
             .name("nanostream-ops".into())
             .spawn(move || {
                 runtime.block_on(async move {
+                    let app = app.into_make_service_with_connect_info::<SocketAddr>();
                     let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
                         // A send of `true` or the sender dropped: either way, stop.
                         let _ = graceful.wait_for(|stop| *stop).await;
@@ -119,7 +133,19 @@ impl OpsServer {
             local_addr,
             stop: Some(stop),
             thread: Some(thread),
+            api,
+            runtime: handle,
         })
+    }
+
+    /// Serves the broker's HTTP API and dashboard ([`crate::http`]) on this listener too, from
+    /// now on; until then their routes answer `503`. Starts the dashboard's once-a-second
+    /// sampling.
+    pub fn serve_api(&self, api: HttpApi) {
+        let api = Arc::new(api);
+        self.api.attach(api.clone(), self.local_addr);
+        self.runtime.spawn(crate::http::stats::run_sampler(api));
+        tracing::info!("HTTP API and dashboard on http://{}", self.local_addr);
     }
 
     /// The address the server listens on (with the port chosen if `start` was given port 0).
@@ -161,13 +187,15 @@ impl fmt::Debug for OpsServer {
     }
 }
 
-/// Every route of the operations endpoint.
-fn router(state: OpsState) -> Router {
+/// Every route of the listener: the operations endpoint's and the HTTP API's.
+fn router(state: OpsState, api: Arc<ApiSlot>) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/metrics", get(metrics))
-        .fallback(not_found)
         .with_state(state)
+        .merge(crate::http::router(api))
+        .fallback(crate::http::no_route)
+        .method_not_allowed_fallback(crate::http::wrong_method)
 }
 
 async fn health(State(state): State<OpsState>) -> Response {
@@ -187,8 +215,4 @@ async fn metrics(State(state): State<OpsState>) -> Response {
         state.metrics.encode(),
     )
         .into_response()
-}
-
-async fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, "not found\n").into_response()
 }
