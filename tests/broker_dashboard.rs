@@ -3,11 +3,14 @@
 //! go live on the `/ws/stats` feed, show a burst of PUBLISH and a topic with a consumer group
 //! made over RESP, and leave the browser console free of errors and warnings; with
 //! `--requirepass` it must ask for the password, refuse a wrong one and go live with the right
-//! one. When the README has its ```js WebSocket example, the script runs it in the page too.
-//! The screenshots are saved under `target/artifacts/` (`dashboard.png`).
+//! one; when the broker stops under the live page, it must say "disconnected" and go live again
+//! by itself once the broker is back on the same ports. When the README has its ```js WebSocket
+//! example, the script runs it in the page too. Each broker keeps its streams in a temporary
+//! `--data-dir`; the screenshots are saved under `target/artifacts/` (`dashboard.png`).
 
 mod broker;
 mod common;
+mod streams_support;
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -15,7 +18,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use broker::run_bounded;
-use common::{free_port, wait_for, Server};
+use common::{broker_binary, free_port, wait_for, Server};
+use streams_support::TempDir;
 
 /// Debian's interpreter, which has python3-selenium and python3-redis.
 const PYTHON: &str = "/usr/bin/python3";
@@ -60,11 +64,13 @@ fn repo_file(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
-/// Starts the broker with its HTTP listener on a free port and waits until that port accepts.
-fn broker_with_http(extra: &[&str]) -> (Server, u16) {
+/// Starts the broker with its HTTP listener on a free port and its data in `data`, and waits
+/// until the HTTP port accepts.
+fn broker_with_http(data: &TempDir, extra: &[&str]) -> (Server, u16) {
     let http = free_port();
     let http_arg = http.to_string();
-    let mut args = vec!["--http-port", http_arg.as_str()];
+    let data = data.path().to_str().expect("a UTF-8 temporary path");
+    let mut args = vec!["--http-port", http_arg.as_str(), "--data-dir", data];
     args.extend_from_slice(extra);
     let server = Server::broker(&args);
     assert!(
@@ -78,13 +84,14 @@ fn broker_with_http(extra: &[&str]) -> (Server, u16) {
     (server, http)
 }
 
-/// Runs the script against `server` and fails the test with its output unless it exits 0.
-fn run_dashboard(server: &Server, http: u16, screenshot: &Path, extra: &[&str]) {
+/// Runs the script against the broker on these ports and fails the test with its output unless
+/// it exits 0.
+fn run_dashboard(resp: u16, http: u16, screenshot: &Path, extra: &[&str]) {
     let mut command = Command::new(PYTHON);
     command
         .arg(repo_file("tests/browser/dashboard.py"))
         .args(["--url", &format!("http://127.0.0.1:{http}")])
-        .args(["--resp-port", &server.port.to_string()])
+        .args(["--resp-port", &resp.to_string()])
         .arg("--screenshot")
         .arg(screenshot)
         .args(extra)
@@ -114,7 +121,8 @@ fn readme_has_js_block() -> bool {
 #[test]
 fn dashboard_shows_the_traffic_on_broker() {
     require_browser();
-    let (server, http) = broker_with_http(&[]);
+    let data = TempDir::new("dashboard");
+    let (server, http) = broker_with_http(&data, &[]);
     let screenshot = artifacts_dir().join("dashboard.png");
     let readme = repo_file("README.md");
     let readme = readme.to_str().expect("a UTF-8 path");
@@ -124,14 +132,38 @@ fn dashboard_shows_the_traffic_on_broker() {
         println!("README.md has no ```js block: its WebSocket example is not run");
         &[]
     };
-    run_dashboard(&server, http, &screenshot, extra);
+    run_dashboard(server.port, http, &screenshot, extra);
     println!("screenshot: {}", screenshot.display());
 }
 
 #[test]
 fn dashboard_asks_for_the_password_on_broker() {
     require_browser();
-    let (server, http) = broker_with_http(&["--requirepass", "dash-secret"]);
+    let data = TempDir::new("dashboard-password");
+    let (server, http) = broker_with_http(&data, &["--requirepass", "dash-secret"]);
     let screenshot = artifacts_dir().join("dashboard-password.png");
-    run_dashboard(&server, http, &screenshot, &["--password", "dash-secret"]);
+    run_dashboard(server.port, http, &screenshot, &["--password", "dash-secret"]);
+}
+
+#[test]
+fn dashboard_reconnects_when_the_broker_comes_back_on_broker() {
+    require_browser();
+    // The script starts the broker itself, on these ports, so that it can restart it on them.
+    let data = TempDir::new("dashboard-restart");
+    let binary = broker_binary();
+    let data_dir = data.path().to_str().expect("a UTF-8 temporary path");
+    let screenshot = artifacts_dir().join("dashboard-reconnect.png");
+    let resp = free_port();
+    let http = std::iter::repeat_with(free_port).find(|&p| p != resp).unwrap();
+    run_dashboard(
+        resp,
+        http,
+        &screenshot,
+        &[
+            "--broker",
+            binary.to_str().expect("a UTF-8 path"),
+            "--data-dir",
+            data_dir,
+        ],
+    );
 }

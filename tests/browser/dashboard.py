@@ -6,7 +6,9 @@ group that reads part of it) and waits until the page shows it; checks the brows
 holds no error or warning; saves a screenshot. With --password, the broker needs one: the page
 must ask for it, refuse a wrong one and go live with the right one. With --readme, runs the
 README's ```js WebSocket example in the page against this broker. With --demo SECONDS, makes
-varied traffic for that long before the screenshot (the picture in docs/).
+varied traffic for that long before the screenshot (the picture in docs/). With --broker BINARY,
+the script starts the broker itself (on the given ports and --data-dir), stops it while the page
+is live and starts it again: the page must show "disconnected", then go live again by itself.
 
 Exits 0 when every check passed; otherwise prints what was expected and what the page showed,
 and exits 1. Every wait has a deadline and polls; nothing sleeps a fixed time to let something
@@ -21,7 +23,9 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -431,6 +435,70 @@ def demo_traffic(args):
     return finish
 
 
+# ---- the feed going away and coming back --------------------------------------------------
+
+class Broker:
+    """The broker binary on fixed ports, so that a restart comes back where the page looks."""
+
+    def __init__(self, args):
+        self.args = args
+        self.process = None
+
+    def start(self):
+        command = [self.args.broker, "--port", str(self.args.resp_port),
+                   "--http-port", str(http_port(self.args)), "--data-dir", self.args.data_dir]
+        env = dict(os.environ, NANOSTREAM_LOG_LEVEL="warn")
+        env.pop("NANOSTREAM_PASSWORD", None)
+        self.process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)
+
+        def accepting():
+            if self.process.poll() is not None:
+                raise CheckFailed("the broker exited at start: %s" % self.process.returncode)
+            try:
+                socket.create_connection(("127.0.0.1", http_port(self.args)), timeout=1).close()
+                return True
+            except OSError:
+                return False
+
+        wait_until("the broker's HTTP port accepting", accepting)
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+def http_port(args):
+    return int(args.url.rstrip("/").rsplit(":", 1)[1])
+
+
+def reconnect_check(driver, console, broker):
+    """Stops the broker under the live page and starts it again on the same ports."""
+    before = len(console.collect())
+    broker.stop()
+    log("broker stopped")
+    wait_until("#status reading disconnected", lambda: text(driver, "#status") == "disconnected")
+    broker.start()
+    log("broker started again")
+    wait_until("#status live again (the page reconnecting by itself)",
+               lambda: text(driver, "#status") == "live", deadline=40)
+    # While the broker was down, the page's attempts failed: those errors are expected.
+    down = console.collect()[before:]
+    unexpected = [e for e in down if not (
+        e.get("level") == "SEVERE" and (
+            "ERR_CONNECTION_REFUSED" in e.get("message", "")
+            or "WebSocket connection to" in e.get("message", "")))]
+    for e in down:
+        e["expected"] = e not in unexpected
+    log("%d console entries while the broker was down, all connection failures: %s"
+        % (len(down), not unexpected))
+
+
 # ---- main -----------------------------------------------------------------------------------
 
 def main():
@@ -442,6 +510,10 @@ def main():
     parser.add_argument("--readme", help="README.md whose one ```js block to run in the page")
     parser.add_argument("--demo", type=int, default=0, metavar="SECONDS",
                         help="make varied traffic this long before the screenshot")
+    parser.add_argument("--broker", metavar="BINARY",
+                        help="start this broker binary (on --resp-port and the --url's port), "
+                        "then stop and restart it under the live page")
+    parser.add_argument("--data-dir", help="the --data-dir of the broker started with --broker")
     args = parser.parse_args()
     url = args.url.rstrip("/") + "/"
 
@@ -449,6 +521,13 @@ def main():
         if not os.path.exists(path):
             log("%s is missing: `apt-get install chromium chromium-driver` (.ci/run does)" % path)
             return 2
+
+    broker = None
+    if args.broker:
+        if not args.data_dir:
+            parser.error("--broker needs --data-dir")
+        broker = Broker(args)
+        broker.start()
 
     driver, profile = start_browser(1360, 1000)
     console = Console(driver)
@@ -458,6 +537,8 @@ def main():
             log_in(driver, args.password)
         wait_until("#status reading live", lambda: text(driver, "#status") == "live")
         log("the page is live")
+        if broker:
+            reconnect_check(driver, console, broker)
         if args.demo:
             finish = demo_traffic(args)
         else:
@@ -494,6 +575,8 @@ def main():
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+        if broker:
+            broker.stop()
     if failures:
         log("%d check(s) failed" % len(failures))
         return 1
@@ -502,9 +585,12 @@ def main():
 
 
 def allowed(entry, args):
-    """The 401 a password-protected broker answers to the page's first GET /stats (and to the
-    wrong password the check types): Chromium logs every 4xx as a network error, and asking is
-    how the page learns a password is needed."""
+    """A console error that is not the page's fault: a connection failure while the check had
+    stopped the broker, or the 401 a password-protected broker answers to the page's first
+    GET /stats (and to the wrong password the check types): Chromium logs every 4xx as a
+    network error, and asking is how the page learns a password is needed."""
+    if entry.get("expected"):
+        return True
     message = entry.get("message", "")
     return (args.password is not None and entry.get("source") == "network"
             and "/stats " in message and "401" in message)
