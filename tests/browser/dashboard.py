@@ -499,6 +499,16 @@ def reconnect_check(driver, console, broker):
         % (len(down), not unexpected))
 
 
+def full_page(driver):
+    """Makes the viewport as tall as the page, so the screenshot shows all of it (a headless
+    window is no taller than its virtual screen, whatever set_window_size asks)."""
+    for _ in range(2):  # the second pass measures the page laid out without a scroll bar
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": 1360, "height": max(700, int(height)), "deviceScaleFactor": 1,
+            "mobile": False})
+
+
 # ---- main -----------------------------------------------------------------------------------
 
 def main():
@@ -546,9 +556,7 @@ def main():
             finish = None
         if args.readme:
             readme_check(driver, args)
-        # The whole page in the picture.
-        height = driver.execute_script("return document.documentElement.scrollHeight")
-        driver.set_window_size(1360, max(700, int(height) + 20))
+        full_page(driver)
         wait_until("#status live before the screenshot", lambda: text(driver, "#status") == "live")
         # A frame drawn at the new size: two animation frames after the resize.
         driver.execute_async_script(

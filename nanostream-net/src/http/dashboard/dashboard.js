@@ -172,15 +172,20 @@
     return n.toFixed(1);
   }
 
-  function fmtBytesRate(v) {
+  // Binary units, as the broker's limits are written ("32mb" is 32 MiB).
+  function fmtBytes(v) {
     let n = num(v);
-    const units = ["B/s", "KB/s", "MB/s", "GB/s"];
+    const units = ["B", "KiB", "MiB", "GiB", "TiB"];
     let i = 0;
-    while (n >= 1000 && i < units.length - 1) {
-      n /= 1000;
+    while (n >= 1024 && i < units.length - 1) {
+      n /= 1024;
       i += 1;
     }
-    return (i === 0 ? Math.round(n) : n.toFixed(1)) + " " + units[i];
+    return (i === 0 ? Math.round(n) : +n.toFixed(1)) + " " + units[i];
+  }
+
+  function fmtBytesRate(v) {
+    return fmtBytes(v) + "/s";
   }
 
   function fmtUptime(s) {
@@ -225,7 +230,11 @@
     setNumber("messages-out-total", s.messages_out, fmtInt(s.messages_out));
     $("bytes-in-rate").textContent = fmtBytesRate(rates.bytes_in);
     $("bytes-out-rate").textContent = fmtBytesRate(rates.bytes_out);
-    setNumber("slowest-backlog", s.slowest_backlog, fmtInt(s.slowest_backlog));
+    // The bytes queued for the subscriber furthest behind, against the limit that cuts it off.
+    setNumber("slowest-backlog", s.slowest_backlog, fmtBytes(s.slowest_backlog));
+    const hard = s.output_limit ? num(s.output_limit.hard) : 0;
+    $("backlog-limit").textContent =
+      hard > 0 ? ", cut off at " + fmtBytes(hard) : "";
     setNumber("patterns", s.patterns, fmtInt(s.patterns));
     renderRing(s.ring || {});
     renderDisconnections(s.disconnections || {});
