@@ -254,7 +254,9 @@ window.WebSocket = function (url, protocols) {
   window.__readme.sockets.push(entry);
   ws.addEventListener('open', () => { entry.open = true; });
   ws.addEventListener('message', (e) => {
-    entry.messages.push(typeof e.data === 'string' ? e.data : '[binary ' + (e.data.size || e.data.byteLength) + ']');
+    if (typeof e.data === 'string') entry.messages.push(e.data);
+    else if (e.data instanceof ArrayBuffer) entry.messages.push(new TextDecoder().decode(e.data));
+    else e.data.text().then((t) => entry.messages.push(t));  // a Blob
   });
   ws.addEventListener('close', (e) => { entry.closed = e.code; });
   return ws;
@@ -287,7 +289,18 @@ def readme_check(driver, args):
     code = blocks[0].replace("127.0.0.1:8080", host)
     if "127.0.0.1:8080" not in blocks[0]:
         fail("the README's ```js block does not use 127.0.0.1:8080")
-    log("running the README's ```js block (%d lines) against %s" % (code.count("\n"), host))
+    # A topic the block follows must exist (a WebSocket on a missing one is refused with 404),
+    # as it would for a reader who produced to it first: one entry, which the replay must show.
+    r = connect(args)
+    seeded = {}
+    try:
+        for name in set(re.findall(r"/ws/topics/([^/?\"'`]+)", code)):
+            name = unquote(name)
+            seeded[name] = r.xadd(name, {"symbol": "AAPL", "price": "189.5"}).decode()
+    finally:
+        r.close()
+    log("running the README's ```js block (%d lines) against %s; topics seeded: %r"
+        % (code.count("\n"), host, seeded))
     driver.execute_script(TRACK_SOCKETS)
     # The block runs as a classic script, as a reader pasting it into the console would.
     error = driver.execute_async_script(
@@ -355,6 +368,11 @@ def readme_check(driver, args):
         if not any(marker in m for m in s["messages"]):
             fail("the README's WebSocket %s did not receive %r (got %r)"
                  % (url, marker, s["messages"][-3:]))
+        for name, entry_id in seeded.items():
+            if "/ws/topics/" in url and unquote(url.split("/ws/topics/", 1)[1].split("?")[0]) \
+                    == name and "from=-" in url \
+                    and not any(entry_id in m for m in s["messages"]):
+                fail("the README's WebSocket %s did not replay entry %s" % (url, entry_id))
     if got["errors"]:
         fail("the README's block raised in the page: %r" % got["errors"])
     printed = [line for line in got["logs"] if marker in line]
@@ -385,7 +403,15 @@ def demo_traffic(args):
     slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     if args.password:
         slow.sendall(b"AUTH %s\r\n" % args.password.encode())
-    slow.sendall(b"SUBSCRIBE news\r\n")
+    slow.sendall(b"SUBSCRIBE news bulk\r\n")
+    # Connections that end, so the disconnections table has some.
+    for i in range(5):
+        c = socket.create_connection(("127.0.0.1", args.resp_port))
+        if args.password:
+            c.sendall(b"AUTH %s\r\n" % args.password.encode())
+        c.sendall(b"QUIT\r\n" if i < 2 else b"PING\r\n")
+        c.recv(100)
+        c.close()
     for t in ["orders", "payments"]:
         r.delete(t)
     r.xadd("orders", {"sku": "A-1", "qty": "1"})
@@ -408,6 +434,8 @@ def demo_traffic(args):
                 n += 1
             if n % 7 == 0:
                 pipe.publish("alerts", "threshold crossed")
+            for _ in range(4):  # what the subscriber that stopped reading falls behind on
+                pipe.publish("bulk", "x" * 2048)
             for _ in range(max(1, burst // 10)):
                 pipe.xadd("orders", {"sku": "A-%d" % n, "qty": str(n % 5 + 1)})
             pipe.xadd("payments", {"amount": "%d.00" % (n % 90 + 10)})

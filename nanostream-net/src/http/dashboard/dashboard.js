@@ -236,6 +236,8 @@
     $("backlog-limit").textContent =
       hard > 0 ? ", cut off at " + fmtBytes(hard) : "";
     setNumber("patterns", s.patterns, fmtInt(s.patterns));
+    $("patterns-label").textContent =
+      num(s.patterns) === 1 ? "pattern subscription" : "pattern subscriptions";
     renderRing(s.ring || {});
     renderDisconnections(s.disconnections || {});
     renderChannels(Array.isArray(s.channels) ? s.channels : []);
