@@ -1,4 +1,4 @@
-"""The broker's dashboard in headless Chromium, driven by Selenium.
+r"""The broker's dashboard in headless Chromium, driven by Selenium.
 
 Loads the page from the broker's HTTP listener, waits for its stats feed to go live, makes
 traffic over RESP (a burst of PUBLISH to a subscribed channel, XADD to a topic, a consumer
@@ -15,7 +15,11 @@ and exits 1. Every wait has a deadline and polls; nothing sleeps a fixed time to
 happen.
 
 Needs /usr/bin/python3 with Debian's python3-selenium and python3-redis, and Debian's
-chromium and chromium-driver (`.ci/run` installs them).
+chromium and chromium-driver (`.ci/run` installs them). `cargo test --test broker_dashboard`
+runs it; to remake docs/dashboard.png, against a broker started with `--http-port 8080`:
+
+    /usr/bin/python3 tests/browser/dashboard.py --url http://127.0.0.1:8080 --resp-port 6380 \
+        --screenshot docs/dashboard.png --demo 150
 """
 
 import argparse
