@@ -515,6 +515,12 @@ def reconnect_check(driver, console, broker):
     broker.stop()
     log("broker stopped")
     wait_until("#status reading disconnected", lambda: text(driver, "#status") == "disconnected")
+    # The page tries again and fails while the broker is down (then waits longer each time).
+    wait_until("the page retrying while the broker is down",
+               lambda: any("ERR_CONNECTION_REFUSED" in e.get("message", "")
+                           for e in console.collect()[before:]))
+    if text(driver, "#status") != "disconnected":
+        fail("#status reads %r while the broker is down" % text(driver, "#status"))
     broker.start()
     log("broker started again")
     wait_until("#status live again (the page reconnecting by itself)",
