@@ -1578,10 +1578,12 @@ fn dashboard_files_are_served() {
         html.contains("dashboard.js") && html.contains("dashboard.css"),
         "{html}"
     );
-    assert!(
-        !html.contains("https://"),
-        "no CDN: everything is served by the broker"
-    );
+    for remote in ["src=\"http", "src='http", "href=\"http", "href='http", "url(http"] {
+        assert!(
+            !html.contains(remote),
+            "no CDN: everything is served by the broker ({remote})"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
