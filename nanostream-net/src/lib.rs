@@ -113,6 +113,7 @@
 mod broker;
 pub mod cli;
 mod commands;
+pub mod http;
 pub mod ops;
 pub mod pubsub;
 pub mod resp;

@@ -176,7 +176,7 @@ fn metrics_serves_the_current_values() {
 fn other_paths_are_not_found() {
     let (server, _metrics, _ready) = start();
     let addr = server.local_addr();
-    for path in ["/", "/healthz", "/metrics/", "/health/x", "/nanostream"] {
+    for path in ["/healthz", "/metrics/", "/health/x", "/nanostream"] {
         assert_eq!(get(addr, path).status, 404, "{path}");
     }
     // Known paths with another method.

@@ -35,6 +35,9 @@ pub(crate) enum EventKind {
     AddSource,
     /// The server is stopping: flush every client and close it, then signal `ack`.
     Shutdown,
+    /// The HTTP API asks what the broker holds (channels, streams, groups): answer through
+    /// `inspect`.
+    Inspect,
 }
 
 /// One slot of the broker's ring.
@@ -45,6 +48,8 @@ pub(crate) struct BrokerEvent {
     /// In a mutex only so that slots are `Sync`; the broker takes it out.
     pub(crate) source: Option<parking_lot::Mutex<Box<dyn Sink>>>,
     pub(crate) ack: Option<Arc<super::Ack>>,
+    /// In a mutex only so that slots are `Sync`; the broker takes the sender out.
+    pub(crate) inspect: Option<parking_lot::Mutex<Option<tokio::sync::oneshot::Sender<super::BrokerView>>>>,
     args: Vec<Cow<'static, [u8]>>,
     argc: usize,
 }
@@ -67,6 +72,7 @@ impl Default for BrokerEvent {
             connection: None,
             source: None,
             ack: None,
+            inspect: None,
             args: Vec::new(),
             argc: 0,
         }
@@ -100,6 +106,7 @@ impl BrokerEvent {
         self.connection = None;
         self.source = None;
         self.ack = None;
+        self.inspect = None;
         self.argc = 0;
         if self.args.len() > 64 {
             self.args.truncate(64);

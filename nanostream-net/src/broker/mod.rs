@@ -9,6 +9,7 @@
 mod blocked;
 mod client;
 mod event;
+mod inspect;
 mod state;
 mod wait;
 
@@ -21,6 +22,7 @@ use parking_lot::{Condvar, Mutex};
 pub(crate) use blocked::Blocked;
 pub(crate) use client::Client;
 pub(crate) use event::{BrokerEvent, EventKind};
+pub(crate) use inspect::BrokerView;
 pub(crate) use state::{Settings, State};
 pub(crate) use wait::prepare_thread_for_parking;
 pub use wait::BrokerWait;
@@ -283,6 +285,11 @@ impl EventHandlerMut<BrokerEvent> for BrokerHandler {
             EventKind::AddSource => {
                 if let Some(source) = event.source.take() {
                     self.state.sources.push(source.into_inner());
+                }
+            }
+            EventKind::Inspect => {
+                if let Some(reply) = event.inspect.take().and_then(|m| m.into_inner()) {
+                    let _ = reply.send(self.state.inspect());
                 }
             }
             EventKind::Shutdown => {

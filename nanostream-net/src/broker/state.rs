@@ -63,6 +63,17 @@ pub(crate) struct State {
     pub(crate) retrying: bool,
     /// Set by a blocked read run again that still found nothing.
     pub(crate) still_blocked: bool,
+    /// Messages published to and delivered on each subscribed channel, kept once the HTTP
+    /// API's dashboard first asks ([`State::inspect`]), which also forgets channels nobody
+    /// subscribes to any more.
+    pub(crate) channel_counts: Option<HashMap<Box<[u8]>, ChannelCounts>>,
+}
+
+/// What one channel carried, for the dashboard.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct ChannelCounts {
+    pub(crate) published: u64,
+    pub(crate) delivered: u64,
 }
 
 impl std::fmt::Debug for State {
@@ -93,6 +104,7 @@ impl State {
             writers: Vec::new(),
             retrying: false,
             still_blocked: false,
+            channel_counts: None,
         }
     }
 
@@ -146,6 +158,15 @@ impl State {
             }
         }
         *delivered += count as u64;
+        if let Some(counts) = self.channel_counts.as_mut().filter(|_| count > 0) {
+            // A new channel allocates its entry once; after that, counting is a lookup.
+            let entry = match counts.get_mut(channel) {
+                Some(entry) => entry,
+                None => counts.entry(channel.into()).or_default(),
+            };
+            entry.published += 1;
+            entry.delivered += count as u64;
+        }
         self.metrics.messages_in(1);
         if frame.capacity() > KEEP_FRAME_CAPACITY {
             *frame = Vec::new();

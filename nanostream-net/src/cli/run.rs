@@ -141,6 +141,9 @@ pub fn run_until(args: BrokerArgs, stop: Arc<AtomicBool>) -> Result<(), RunError
         None => None,
     };
     let server = Server::start_with_metrics(config, metrics)?;
+    if let Some(ops) = &ops {
+        ops.serve_api(server.http_api());
+    }
     if let Some(addr) = server.local_addr() {
         tracing::info!("listening on {addr}");
     }

@@ -18,6 +18,7 @@ use axum::Router;
 use tokio::sync::watch;
 
 use super::Metrics;
+use crate::http::{ApiSlot, HttpApi};
 
 /// The content type of `/metrics`: the OpenMetrics text format, which Prometheus reads.
 pub const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -57,6 +58,9 @@ pub struct OpsServer {
     /// Sends the stop signal; dropping it stops the server too.
     stop: Option<watch::Sender<bool>>,
     thread: Option<JoinHandle<()>>,
+    /// Where the HTTP API finds the broker once [`serve_api`](Self::serve_api) is called.
+    api: Arc<ApiSlot>,
+    runtime: tokio::runtime::Handle,
 }
 
 impl OpsServer {
@@ -83,11 +87,16 @@ impl OpsServer {
             let _context = runtime.enter();
             tokio::net::TcpListener::from_std(listener)?
         };
-        let app = router(OpsState {
-            metrics,
-            ready,
-            was_ready: Arc::new(AtomicBool::new(false)),
-        });
+        let api = Arc::new(ApiSlot::default());
+        let app = router(
+            OpsState {
+                metrics,
+                ready,
+                was_ready: Arc::new(AtomicBool::new(false)),
+            },
+            api.clone(),
+        );
+        let handle = runtime.handle().clone();
         let (stop, mut stopped) = watch::channel(false);
         let mut graceful = stop.subscribe();
 
@@ -95,6 +104,7 @@ impl OpsServer {
             .name("nanostream-ops".into())
             .spawn(move || {
                 runtime.block_on(async move {
+                    let app = app.into_make_service_with_connect_info::<SocketAddr>();
                     let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
                         // A send of `true` or the sender dropped: either way, stop.
                         let _ = graceful.wait_for(|stop| *stop).await;
@@ -119,7 +129,19 @@ impl OpsServer {
             local_addr,
             stop: Some(stop),
             thread: Some(thread),
+            api,
+            runtime: handle,
         })
+    }
+
+    /// Serves the broker's HTTP API and dashboard ([`crate::http`]) on this listener too, from
+    /// now on; until then their routes answer `503`. Starts the dashboard's once-a-second
+    /// sampling.
+    pub fn serve_api(&self, api: HttpApi) {
+        let api = Arc::new(api);
+        self.api.attach(api.clone(), self.local_addr);
+        self.runtime.spawn(crate::http::stats::run_sampler(api));
+        tracing::info!("HTTP API and dashboard on http://{}", self.local_addr);
     }
 
     /// The address the server listens on (with the port chosen if `start` was given port 0).
@@ -161,13 +183,15 @@ impl fmt::Debug for OpsServer {
     }
 }
 
-/// Every route of the operations endpoint.
-fn router(state: OpsState) -> Router {
+/// Every route of the listener: the operations endpoint's and the HTTP API's.
+fn router(state: OpsState, api: Arc<ApiSlot>) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/metrics", get(metrics))
-        .fallback(not_found)
         .with_state(state)
+        .merge(crate::http::router(api))
+        .fallback(crate::http::no_route)
+        .method_not_allowed_fallback(crate::http::wrong_method)
 }
 
 async fn health(State(state): State<OpsState>) -> Response {
@@ -187,8 +211,4 @@ async fn metrics(State(state): State<OpsState>) -> Response {
         state.metrics.encode(),
     )
         .into_response()
-}
-
-async fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, "not found\n").into_response()
 }

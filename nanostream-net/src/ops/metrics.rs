@@ -264,6 +264,11 @@ impl Metrics {
         self.slowest_backlog.set(bytes);
     }
 
+    /// Connections closed (or refused) for `reason` since the broker started.
+    pub fn disconnections(&self, reason: DisconnectReason) -> u64 {
+        self.disconnections.get(reason)
+    }
+
     /// Every value as a number, for `INFO`.
     pub fn snapshot(&self) -> MetricsSnapshot {
         MetricsSnapshot {

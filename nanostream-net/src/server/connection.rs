@@ -8,6 +8,7 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use mio::net::TcpStream;
@@ -30,12 +31,31 @@ pub(crate) enum Transport {
     Plain(TcpStream),
     /// rustls's state over TCP.
     Tls(TcpStream, Box<rustls::ServerConnection>),
+    /// A client inside the process (a request of the HTTP API): its output waits in the
+    /// connection until its owner takes it with [`Connection::take_output`]; the broker signals
+    /// `Notify` whenever there is output to take or the connection closes.
+    Local(Arc<tokio::sync::Notify>),
 }
 
 impl Transport {
-    fn stream(&self) -> &TcpStream {
+    fn stream(&self) -> Option<&TcpStream> {
         match self {
-            Transport::Plain(s) | Transport::Tls(s, _) => s,
+            Transport::Plain(s) | Transport::Tls(s, _) => Some(s),
+            Transport::Local(_) => None,
+        }
+    }
+
+    fn stream_mut(&mut self) -> Option<&mut TcpStream> {
+        match self {
+            Transport::Plain(s) | Transport::Tls(s, _) => Some(s),
+            Transport::Local(_) => None,
+        }
+    }
+
+    /// Wakes a local connection's owner.
+    fn notify(&self) {
+        if let Transport::Local(notify) = self {
+            notify.notify_one();
         }
     }
 }
@@ -106,8 +126,29 @@ impl Connection {
     pub(crate) fn new(id: ClientId, transport: Transport, peer: SocketAddr, authenticated: bool) -> Self {
         let local = transport
             .stream()
-            .local_addr()
-            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+            .and_then(|s| s.local_addr().ok())
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+        Self::with_addresses(id, transport, peer, local, authenticated)
+    }
+
+    /// A connection of a client inside the process (an HTTP API request from `peer`, received
+    /// on `local`), authenticated: the HTTP API checks the password itself.
+    pub(crate) fn local(
+        id: ClientId,
+        notify: Arc<tokio::sync::Notify>,
+        peer: SocketAddr,
+        local: SocketAddr,
+    ) -> Self {
+        Self::with_addresses(id, Transport::Local(notify), peer, local, true)
+    }
+
+    fn with_addresses(
+        id: ClientId,
+        transport: Transport,
+        peer: SocketAddr,
+        local: SocketAddr,
+        authenticated: bool,
+    ) -> Self {
         Connection {
             id,
             peer,
@@ -129,8 +170,11 @@ impl Connection {
     /// Registers the socket with the I/O thread's poll.
     pub(crate) fn register(&self, registry: &mio::Registry, token: mio::Token) -> io::Result<()> {
         let mut io = self.io.lock();
-        let stream = match &mut io.transport {
-            Transport::Plain(s) | Transport::Tls(s, _) => s,
+        let Some(stream) = io.transport.stream_mut() else {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "a local connection has no socket",
+            ));
         };
         registry.register(stream, token, mio::Interest::READABLE | mio::Interest::WRITABLE)
     }
@@ -138,10 +182,9 @@ impl Connection {
     /// Removes the socket from the I/O thread's poll.
     pub(crate) fn deregister(&self, registry: &mio::Registry) {
         let mut io = self.io.lock();
-        let stream = match &mut io.transport {
-            Transport::Plain(s) | Transport::Tls(s, _) => s,
-        };
-        let _ = registry.deregister(stream);
+        if let Some(stream) = io.transport.stream_mut() {
+            let _ = registry.deregister(stream);
+        }
     }
 
     /// Whether the client may run every command.
@@ -188,6 +231,7 @@ impl Connection {
         let result = match &mut io.transport {
             Transport::Plain(stream) => read_plain(stream, buf, to_the_end),
             Transport::Tls(stream, tls) => read_tls(stream, tls, buf),
+            Transport::Local(_) => Ok(ReadOutcome::Data(0)),
         };
         // A TLS handshake or alert may have produced bytes to send.
         if matches!(io.transport, Transport::Tls(..)) {
@@ -257,6 +301,26 @@ impl Connection {
         self.pending.store(0, Ordering::Relaxed);
     }
 
+    /// Moves the output waiting for a local connection to the end of `into` (its owner, the
+    /// HTTP API). Returns false once the connection is closed and nothing is left to take.
+    pub(crate) fn take_output(&self, into: &mut Vec<u8>) -> bool {
+        let mut io = self.io.lock();
+        if io.shut {
+            return false;
+        }
+        let Io { out, start, .. } = &mut *io;
+        let had = *start < out.len();
+        into.extend_from_slice(&out[*start..]);
+        out.clear();
+        *start = 0;
+        self.pending.store(0, Ordering::Relaxed);
+        if io.close_after_flush {
+            shut(&mut io);
+            return had;
+        }
+        true
+    }
+
     fn set_reason(&self, reason: DisconnectReason) {
         let index = DisconnectReason::ALL
             .iter()
@@ -280,7 +344,10 @@ fn shut(io: &mut Io) {
             tls.send_close_notify();
             let _ = tls.write_tls(stream);
         }
-        let _ = io.transport.stream().shutdown(Shutdown::Both);
+        if let Some(stream) = io.transport.stream() {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+        io.transport.notify();
         io.out = Vec::new();
         io.start = 0;
     }
@@ -295,6 +362,13 @@ fn flush_locked(io: &mut Io, pending: &AtomicUsize) -> Flushed {
             io.start += n;
         }),
         Transport::Tls(stream, tls) => write_tls(stream, tls, &io.out, &mut io.start),
+        // The owner takes the output: tell it there is some.
+        Transport::Local(notify) => {
+            if io.start < io.out.len() || io.close_after_flush {
+                notify.notify_one();
+            }
+            Ok(())
+        }
     };
     if result.is_err() {
         shut(io);

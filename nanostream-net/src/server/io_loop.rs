@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{self, Write};
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,7 +25,7 @@ use crate::resp::{Limits, RequestDecoder};
 /// The waker's token; listeners take the tokens after it, clients start at [`FIRST_CLIENT`].
 pub(crate) const WAKER: Token = Token(0);
 const FIRST_LISTENER: usize = 1;
-const FIRST_CLIENT: u64 = 16;
+pub(crate) const FIRST_CLIENT: u64 = 16;
 /// How often, and after how long without input, idle connections' buffers are given back.
 const IDLE_SWEEP: Duration = Duration::from_secs(2);
 /// How long shutdown waits for the broker to flush and close every client.
@@ -67,7 +67,8 @@ pub(crate) struct IoLoop {
     pub(crate) stop: Arc<AtomicBool>,
     pub(crate) spin: bool,
     readers: HashMap<u64, Reader>,
-    next_id: u64,
+    /// Client ids, shared with the HTTP API's clients so that every id is unique.
+    ids: Arc<AtomicU64>,
     /// Requests decoded in this turn of the loop, published together at its end.
     batch: Batch,
     /// Where a connection with no incomplete request reads into.
@@ -94,6 +95,7 @@ impl IoLoop {
         metrics: Arc<Metrics>,
         stop: Arc<AtomicBool>,
         spin: bool,
+        ids: Arc<AtomicU64>,
     ) -> io::Result<Self> {
         let chunk = claim_chunk(&producer);
         let mut this = IoLoop {
@@ -107,7 +109,7 @@ impl IoLoop {
             stop,
             spin,
             readers: HashMap::new(),
-            next_id: FIRST_CLIENT,
+            ids,
             batch: Batch::new(chunk),
             scratch: Vec::new(),
             ranges: Vec::new(),
@@ -218,8 +220,7 @@ impl IoLoop {
                 continue;
             }
             let _ = stream.set_nodelay(true);
-            let id = self.next_id;
-            self.next_id += 1;
+            let id = self.ids.fetch_add(1, Ordering::Relaxed);
             let transport = match &listener.tls {
                 None => Transport::Plain(stream),
                 Some(config) => match rustls::ServerConnection::new(config.clone()) {

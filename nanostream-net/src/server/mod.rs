@@ -84,6 +84,11 @@ pub struct Server {
     producer: Option<MultiProducer<BrokerEvent, BrokerWait>>,
     metrics: Arc<Metrics>,
     ring_size: usize,
+    /// The HTTP API's way into the ring.
+    gateway: Arc<crate::http::Gateway>,
+    password: Option<String>,
+    max_payload: usize,
+    output_limit: OutputLimit,
 }
 
 impl std::fmt::Debug for Server {
@@ -186,6 +191,12 @@ impl Server {
         let waker =
             Arc::new(Waker::new(poll.registry(), WAKER).map_err(|e| ServerError::Start(e.to_string()))?);
         let stop = Arc::new(AtomicBool::new(false));
+        let ids = Arc::new(std::sync::atomic::AtomicU64::new(io_loop::FIRST_CLIENT));
+        let gateway = Arc::new(crate::http::Gateway::new(
+            producer.clone(),
+            ids.clone(),
+            metrics.clone(),
+        ));
         let io = IoLoop::new(
             poll,
             listeners,
@@ -196,6 +207,7 @@ impl Server {
             metrics.clone(),
             stop.clone(),
             spin,
+            ids,
         )
         .map_err(|e| ServerError::Start(e.to_string()))?;
         let io_waker = waker.clone();
@@ -218,6 +230,10 @@ impl Server {
             producer: Some(producer),
             metrics,
             ring_size: config.ring_size,
+            gateway,
+            password: config.password.clone(),
+            max_payload: config.limits.max_bulk_len(),
+            output_limit: config.output_limit,
         })
     }
 
@@ -245,6 +261,18 @@ impl Server {
     /// The broker ring's size.
     pub fn ring_size(&self) -> usize {
         self.ring_size
+    }
+
+    /// What the HTTP API needs to serve this server's streams and channels: hand it to
+    /// [`OpsServer::serve_api`](crate::ops::OpsServer::serve_api).
+    pub fn http_api(&self) -> crate::http::HttpApi {
+        crate::http::HttpApi::new(
+            self.gateway.clone(),
+            self.password.clone(),
+            self.max_payload,
+            self.output_limit,
+            self.ring_size,
+        )
     }
 
     fn producer(&self) -> MultiProducer<BrokerEvent, BrokerWait> {
@@ -309,6 +337,8 @@ impl Server {
         if let Some(thread) = self.io_thread.take() {
             let _ = thread.join();
         }
+        // The broker has closed every client, the HTTP API's too; it takes no new ones.
+        self.gateway.close();
         // The last clone of the ring's producer to go drains and stops the broker thread;
         // network handlers in user pipelines may hold others.
         self.producer.take();
