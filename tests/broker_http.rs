@@ -513,17 +513,22 @@ fn http_requests_in_progress_are_clients() {
     let before = connected_clients(&mut conn);
     let http = b.http;
     let poller = std::thread::spawn(move || {
-        http_support::request(http, "GET", "/topics/t/messages?from=$&wait=3000", &[], b"")
+        http_support::request(http, "GET", "/topics/t/messages?from=$&wait=60000", &[], b"")
     });
-    let counted = wait_for(DEADLINE, || {
-        connected_clients(&mut conn) > before || poller.is_finished()
-    });
+    let counted = wait_for(DEADLINE, || connected_clients(&mut conn) > before);
     let list = String::from_utf8_lossy(call_ok(&mut conn, &[b"CLIENT", b"LIST"]).bulk()).into_owned();
     assert!(
-        counted && !poller.is_finished(),
+        counted,
         "a long-poll in progress shows in INFO clients (before: {before}); CLIENT LIST: {list}"
     );
-    poller.join().unwrap().expect(200, "the long-poll");
+    // Counted once it arrived: the next entry is what it answers.
+    let id = xadd(&mut conn, b"t", &[(b"c", b"d")]);
+    let reply = poller.join().unwrap().expect(200, "the long-poll");
+    assert_eq!(ids(&reply), vec![id]);
+    assert!(
+        wait_for(DEADLINE, || connected_clients(&mut conn) == before),
+        "the answered request is no longer a client"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
