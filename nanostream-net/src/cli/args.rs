@@ -69,7 +69,9 @@ pub struct BrokerArgs {
     /// TLS private key, PEM.
     #[arg(long, env = "NANOSTREAM_TLS_KEY", requires = "tls_port")]
     pub tls_key: Option<PathBuf>,
-    /// Port for /health and /metrics over HTTP (off when not given).
+    /// Port of the HTTP listener (off when not given): /health, /metrics, the HTTP and
+    /// WebSocket API and the dashboard at /. Its routes need --requirepass as a Bearer token
+    /// when one is set (all but /health, /metrics and the dashboard's files).
     #[arg(long, env = "NANOSTREAM_HTTP_PORT")]
     pub http_port: Option<u16>,
     /// Log level: error, warn, info, debug or trace (or a tracing filter).

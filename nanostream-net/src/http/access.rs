@@ -120,3 +120,24 @@ pub(crate) async fn body(api: &HttpApi, body: Body) -> Result<Bytes, ApiError> {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_are_percent_decoded() {
+        assert_eq!(percent_decode("a%20b+c%2Fd"), b"a b c/d");
+        assert_eq!(percent_decode("100%"), b"100%");
+        assert_eq!(percent_decode("%zz%4"), b"%zz%4");
+        assert_eq!(percent_decode("%ff"), b"\xff");
+    }
+
+    #[test]
+    fn passwords_compare_whole() {
+        assert!(same(b"secret", b"secret"));
+        assert!(!same(b"secret", b"secreT"));
+        assert!(!same(b"secret", b"secret!"));
+        assert!(!same(b"", b"x"));
+    }
+}

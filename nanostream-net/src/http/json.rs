@@ -162,3 +162,57 @@ pub(crate) fn scalar(frame: Option<&OwnedFrame>) -> Value {
         _ => Value::Null,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_byte_string_round_trips() {
+        for bytes in [
+            &b""[..],
+            b"plain text",
+            "ünïcödé".as_bytes(),
+            b"\xff\x00\xfe",
+            b"\x80",
+        ] {
+            assert_eq!(value_bytes(&bytes_value(bytes)).unwrap(), bytes, "{bytes:?}");
+        }
+        assert_eq!(bytes_value(b"\xff\x00"), serde_json::json!({ "base64": "/wA=" }));
+    }
+
+    #[test]
+    fn request_values_other_than_strings_are_stored_as_json_text() {
+        let fields =
+            object_fields(&serde_json::json!({ "n": 5, "o": {"a": [1]}, "s": "x", "b": {"base64": "AAE="} }))
+                .unwrap();
+        let expected: Vec<&[u8]> = vec![b"n", b"5", b"o", b"{\"a\":[1]}", b"s", b"x", b"b", b"\x00\x01"];
+        assert_eq!(fields, expected);
+        assert!(object_fields(&serde_json::json!({})).is_err());
+        assert!(object_fields(&serde_json::json!([1])).is_err());
+        assert!(object_fields(&serde_json::json!({ "b": {"base64": "not base64!"} })).is_err());
+    }
+
+    fn bulk(b: &[u8]) -> OwnedFrame {
+        OwnedFrame::BulkString(b.to_vec())
+    }
+
+    #[test]
+    fn range_and_read_replies_give_their_entries() {
+        let one = OwnedFrame::Array(vec![
+            bulk(b"1-0"),
+            OwnedFrame::Array(vec![bulk(b"k"), bulk(b"v")]),
+        ]);
+        // An XRANGE of one entry looks like an XREAD of one stream: each has its own reader.
+        let range = OwnedFrame::Array(vec![one.clone()]);
+        let (id, value) = &range_entries(&range).unwrap()[0];
+        assert_eq!(id, "1-0");
+        assert_eq!(value, &serde_json::json!({ "id": "1-0", "fields": { "k": "v" } }));
+        let read = OwnedFrame::Array(vec![OwnedFrame::Array(vec![bulk(b"key"), range])]);
+        assert_eq!(read_entries(&read).unwrap().len(), 1);
+        assert!(read_entries(&OwnedFrame::Null).unwrap().is_empty());
+        // A pending entry deleted from the stream has null fields.
+        let gone = OwnedFrame::Array(vec![OwnedFrame::Array(vec![bulk(b"2-0"), OwnedFrame::Null])]);
+        assert_eq!(range_entries(&gone).unwrap()[0].1["fields"], Value::Null);
+    }
+}

@@ -73,3 +73,53 @@ pub(crate) fn read_after(first: StreamId) -> String {
     // No entry has ID 0-0, so reading after 0-0 reads everything.
     first.prev().unwrap_or(StreamId::MIN).to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(pairs: &[(&str, &str)]) -> Query {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn from_takes_ids_dash_and_dollar() {
+        let start = From::Id(StreamId::MIN);
+        assert_eq!(from(&query(&[]), start).unwrap(), start);
+        assert_eq!(from(&query(&[("from", "-")]), From::End).unwrap(), start);
+        assert_eq!(from(&query(&[("from", "$")]), start).unwrap(), From::End);
+        assert_eq!(
+            from(&query(&[("from", "5")]), start).unwrap(),
+            From::Id(StreamId::new(5, 0))
+        );
+        assert_eq!(
+            from(&query(&[("from", "5-3")]), start).unwrap(),
+            From::Id(StreamId::new(5, 3))
+        );
+        for bad in ["x", "+", "5-", "-1", "1-2-3"] {
+            assert!(from(&query(&[("from", bad)]), start).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn reading_from_an_id_reads_after_the_one_before() {
+        assert_eq!(read_after(StreamId::new(5, 3)), "5-2");
+        assert_eq!(read_after(StreamId::new(5, 0)), format!("4-{}", u64::MAX));
+        assert_eq!(read_after(StreamId::MIN), "0-0");
+    }
+
+    #[test]
+    fn numbers_outside_their_range_are_refused() {
+        assert_eq!(limit(&query(&[]), "limit").unwrap(), 100);
+        assert_eq!(limit(&query(&[("limit", "10000")]), "limit").unwrap(), 10_000);
+        for bad in ["0", "10001", "-1", "ten", ""] {
+            assert!(limit(&query(&[("limit", bad)]), "limit").is_err(), "{bad}");
+        }
+        assert_eq!(wait(&query(&[("wait", "300000")])).unwrap(), 300_000);
+        assert!(wait(&query(&[("wait", "300001")])).is_err());
+        assert!(wait(&query(&[("wait", &u64::MAX.to_string())])).is_err());
+    }
+}

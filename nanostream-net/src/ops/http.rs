@@ -48,7 +48,11 @@ struct OpsState {
 ///   `systemd`/Kubernetes probes.
 /// - `GET /metrics`: every [`Metrics`] value in the OpenMetrics text format, for Prometheus.
 ///
-/// Any other path is `404 Not Found`, another method on these paths `405 Method Not Allowed`.
+/// Once [`serve_api`](OpsServer::serve_api) is called it serves the broker's HTTP and
+/// WebSocket API and its dashboard too ([`crate::http`]); until then their routes answer `503`.
+///
+/// Any other path is `404 Not Found`, another method on these paths `405 Method Not Allowed`,
+/// both with a JSON body `{"error": "..."}`.
 ///
 /// The server runs on one thread named `nanostream-ops` with a single-threaded tokio runtime,
 /// so scrapes never run on the broker's threads; they only read the metrics' atomics.
