@@ -1237,9 +1237,17 @@ fn websocket_topic_from_dollar_and_refusals() {
 
 #[test]
 fn slow_websocket_subscriber_is_cut_off_and_others_carry_on() {
-    /// A hang bound: 4,000 messages of 16 KiB is 64 MiB, far past 1 MB and the socket buffers.
-    const MAX_MESSAGES: usize = 4000;
     const SIZE: usize = 16 << 10;
+    // Enough to pass the 1 MiB limit whatever the kernel holds for a client that does not
+    // read (the server's send buffer, at most tcp_wmem's maximum, its receive buffer and the
+    // WebSocket's write buffer of 128 KiB) and no more: the broker sends the close frame
+    // after what the socket holds, and waits 5 s for a client that does not read to take it,
+    // so the stalled client must start reading soon after the cut.
+    let wmem_max: usize = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_wmem")
+        .ok()
+        .and_then(|t| t.split_whitespace().nth(2).and_then(|n| n.parse().ok()))
+        .unwrap_or(16 << 20);
+    let flood = ((wmem_max + (64 << 10) + (128 << 10) + (1 << 20)) / SIZE + 16).min(4096);
     let b = HttpBroker::start("http-ws-slow", &["--client-output-limit", "1mb 512kb 1"]);
     let mut conn = resp(&b);
     let payload = |k: usize| {
@@ -1256,12 +1264,12 @@ fn slow_websocket_subscriber_is_cut_off_and_others_carry_on() {
 
     let received = AtomicUsize::new(0);
     let done = AtomicBool::new(false);
-    let (sent, cut_at) = std::thread::scope(|scope| {
+    std::thread::scope(|scope| {
         let received = &received;
         let done = &done;
         let reader = scope.spawn(move || {
             let mut got = Vec::new();
-            for _ in 0..MAX_MESSAGES + 1000 {
+            for _ in 0..flood * 2 {
                 match ws_next(&mut fast) {
                     WsEvent::Binary(bytes) if bytes == b"probe" => {}
                     WsEvent::Binary(bytes) if bytes == b"end" => break,
@@ -1275,18 +1283,17 @@ fn slow_websocket_subscriber_is_cut_off_and_others_carry_on() {
             assert!(done.load(Ordering::Relaxed), "the reading subscriber saw the end");
             got
         });
-        let mut cut_at = None;
+        // The flood: every PUBLISH answered; the reading subscriber keeps up, so only the
+        // stalled one can reach the limit.
         let mut sent = 0;
-        let until = Instant::now() + Duration::from_secs(120);
-        while sent < MAX_MESSAGES && Instant::now() < until {
+        while sent < flood {
             let receivers = call_ok(&mut conn, &[b"PUBLISH", b"slow", &payload(sent)]).int();
+            assert!(
+                (1..=2).contains(&receivers),
+                "PUBLISH #{sent} reached {receivers}"
+            );
             sent += 1;
-            if receivers == 1 {
-                cut_at = Some(sent);
-                break;
-            }
             if sent % 16 == 0 {
-                // The reading subscriber keeps up, so only the slow one can reach the limit.
                 assert!(
                     wait_for(DEADLINE, || received.load(Ordering::Relaxed) >= sent),
                     "the reading subscriber has {} of {sent}",
@@ -1294,12 +1301,57 @@ fn slow_websocket_subscriber_is_cut_off_and_others_carry_on() {
                 );
             }
         }
-        // The publisher and the reading subscriber carry on (after the cut, one receiver).
-        let receivers = if cut_at.is_some() { 1 } else { 2 };
+
+        // The stalled one, reading now: a prefix of the flood, in order, then close code 1008.
+        let mut seen = 0;
+        let close = loop {
+            assert!(seen <= flood, "more messages than were sent");
+            match ws_next(&mut slow) {
+                WsEvent::Text(text) => {
+                    let frame: Value = serde_json::from_str(&text).unwrap();
+                    if frame["data"] == json!("probe") {
+                        continue;
+                    }
+                    let data = frame["data"].as_str().unwrap_or("");
+                    assert!(
+                        data.as_bytes() == payload(seen),
+                        "the stalled subscriber's message {seen}"
+                    );
+                    seen += 1;
+                }
+                other => break other,
+            }
+        };
+        assert!(
+            seen < flood,
+            "the stalled subscriber got all {flood} messages: it was never cut off"
+        );
+        println!("the stalled subscriber took {seen} of {flood} messages, then {close:?}");
+        match close {
+            WsEvent::Close(Some((code, reason))) => assert_eq!(
+                (code, reason.as_str()),
+                (1008, "output buffer limit"),
+                "after {seen} messages"
+            ),
+            other => panic!(
+                "the stalled subscriber got {seen} of {flood} messages, then {other:?} instead of a \
+                 close frame 1008"
+            ),
+        }
+
+        // It is gone: PUBLISH reaches the reading subscriber alone, which gets everything.
+        let mut receivers = 0;
+        assert!(
+            wait_for(DEADLINE, || {
+                receivers = call_ok(&mut conn, &[b"PUBLISH", b"slow", b"probe"]).int();
+                receivers == 1
+            }),
+            "after the close, PUBLISH still reaches {receivers} subscribers"
+        );
         for _ in 0..20 {
             assert_eq!(
                 call_ok(&mut conn, &[b"PUBLISH", b"slow", &payload(sent)]).int(),
-                receivers
+                1
             );
             sent += 1;
         }
@@ -1310,44 +1362,7 @@ fn slow_websocket_subscriber_is_cut_off_and_others_carry_on() {
         for (k, message) in got.iter().enumerate() {
             assert!(message == &payload(k), "message {k} in order, whole");
         }
-        (sent, cut_at)
     });
-    let cut_at = cut_at.unwrap_or_else(|| {
-        panic!("{sent} messages of {SIZE} bytes and the stalled WebSocket subscriber is still subscribed")
-    });
-
-    // The stalled one: what reached it, in order, then a close frame 1008.
-    let mut seen = 0;
-    let close = loop {
-        assert!(seen <= cut_at, "more messages than were sent before the cut");
-        match ws_next(&mut slow) {
-            WsEvent::Text(text) => {
-                let frame: Value = serde_json::from_str(&text).unwrap();
-                if frame["data"] == json!("probe") {
-                    continue;
-                }
-                let data = frame["data"].as_str().unwrap_or("");
-                assert!(
-                    data.as_bytes() == payload(seen),
-                    "the stalled subscriber's message {seen}"
-                );
-                seen += 1;
-            }
-            other => break other,
-        }
-    };
-    match close {
-        WsEvent::Close(Some((code, reason))) => {
-            assert_eq!(
-                (code, reason.as_str()),
-                (1008, "output buffer limit"),
-                "after {seen} messages"
-            );
-        }
-        other => {
-            panic!("the stalled subscriber got {seen} messages, then {other:?} instead of a close frame 1008")
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
