@@ -711,6 +711,13 @@ fn resp_and_http_share_topics_and_groups() {
         json!({"id": a, "fields": {"sku": "A1", "qty": "2"}})
     );
 
+    // A field named twice: the last value is the one shown.
+    let dup = xadd(&mut conn, b"dups", &[(b"a", b"1"), (b"b", b"2"), (b"a", b"3")]);
+    assert_eq!(
+        messages(&read(&b, "dups", ""))[0],
+        json!({"id": dup, "fields": {"a": "3", "b": "2"}})
+    );
+
     // A group made over RESP, a POST over HTTP, XREADGROUP over RESP.
     call_ok(&mut conn, &[b"XGROUP", b"CREATE", b"orders", b"resp-g", b"$"]);
     let posted = post_entry(&b, "orders", &json!({"sku": "B2"}));
