@@ -55,7 +55,7 @@ pub(crate) async fn create(ctx: Ctx, Path(topic): Path<String>, raw: Body) -> Re
     if create_topic {
         args.push(b"MKSTREAM");
     }
-    let mut client = ctx.client()?;
+    let mut client = ctx.client().await?;
     check(client.call(&args).await?).map_err(|e| {
         if e.status == StatusCode::NOT_FOUND {
             ApiError::not_found(format!(
@@ -70,7 +70,7 @@ pub(crate) async fn create(ctx: Ctx, Path(topic): Path<String>, raw: Body) -> Re
 
 /// `GET /topics/{topic}/groups`.
 pub(crate) async fn list(ctx: Ctx, Path(topic): Path<String>) -> Result<Response, ApiError> {
-    let mut client = ctx.client()?;
+    let mut client = ctx.client().await?;
     let reply = check(client.call(&[&b"XINFO"[..], b"GROUPS", topic.as_bytes()]).await?).map_err(|e| {
         if e.message.contains("no such key") {
             ApiError::not_found(format!("no topic '{topic}'"))
@@ -117,7 +117,7 @@ pub(crate) async fn read(
         args.extend([b"BLOCK".as_slice(), wait.as_bytes()]);
     }
     args.extend([b"STREAMS".as_slice(), topic.as_bytes(), id.as_bytes()]);
-    let mut client = ctx.client()?;
+    let mut client = ctx.client().await?;
     let reply = check(client.call(&args).await?)?;
     let messages: Vec<Value> = read_entries(&reply)?.into_iter().map(|(_, v)| v).collect();
     Ok(Json(json!({ "messages": messages })).into_response())
@@ -159,7 +159,7 @@ pub(crate) async fn ack(
             .map_err(|_| ApiError::bad_request(format!("not a stream ID: {id}")))?;
         ids.push(parsed.to_string());
     }
-    let mut client = ctx.client()?;
+    let mut client = ctx.client().await?;
     group_exists(&mut client, &topic, &group).await?;
     let mut args: Vec<&[u8]> = vec![b"XACK", topic.as_bytes(), group.as_bytes()];
     args.extend(ids.iter().map(String::as_bytes));
@@ -175,7 +175,7 @@ pub(crate) async fn pending(
 ) -> Result<Response, ApiError> {
     let count = params::limit(&query, "count")?.to_string();
     let idle = params::number(&query, "idle", 0, 0..=u64::MAX >> 1)?.to_string();
-    let mut client = ctx.client()?;
+    let mut client = ctx.client().await?;
     let summary = group_exists(&mut client, &topic, &group).await?;
     let OwnedFrame::Array(summary) = summary else {
         return Err(unexpected(&summary));
