@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use axum::extract::{Path, Query};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use redis_protocol::resp2::types::OwnedFrame;
@@ -13,18 +13,30 @@ use super::access::{body, Ctx};
 use super::error::ApiError;
 use super::json::{check, frame_text, integer, read_entries, unexpected};
 use super::params;
-use super::topics::group_json;
+use super::topics::{content_type, group_json};
 use crate::streams::id::StreamId;
 
-/// A JSON body.
-async fn json_body(ctx: &Ctx, raw: Body) -> Result<Value, ApiError> {
+/// A JSON body: `Content-Type: application/json` (or absent); another type is 415.
+async fn json_body(ctx: &Ctx, headers: &HeaderMap, raw: Body) -> Result<Value, ApiError> {
+    let kind = content_type(headers);
+    if !(kind.is_empty() || kind == "application/json" || kind.ends_with("+json")) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("send this body as JSON with 'Content-Type: application/json', not '{kind}'"),
+        ));
+    }
     let bytes = body(&ctx.api, raw).await?;
     serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))
 }
 
 /// `POST /topics/{topic}/groups` with `{"name", "from", "create_topic"}`.
-pub(crate) async fn create(ctx: Ctx, Path(topic): Path<String>, raw: Body) -> Result<Response, ApiError> {
-    let request = json_body(&ctx, raw).await?;
+pub(crate) async fn create(
+    ctx: Ctx,
+    Path(topic): Path<String>,
+    headers: HeaderMap,
+    raw: Body,
+) -> Result<Response, ApiError> {
+    let request = json_body(&ctx, &headers, raw).await?;
     let Some(name) = request
         .get("name")
         .and_then(Value::as_str)
@@ -140,9 +152,10 @@ async fn group_exists(
 pub(crate) async fn ack(
     ctx: Ctx,
     Path((topic, group)): Path<(String, String)>,
+    headers: HeaderMap,
     raw: Body,
 ) -> Result<Response, ApiError> {
-    let request = json_body(&ctx, raw).await?;
+    let request = json_body(&ctx, &headers, raw).await?;
     let Some(list) = request
         .get("ids")
         .and_then(Value::as_array)

@@ -139,7 +139,7 @@ pub(crate) async fn produce(
 }
 
 /// The media type of a request, lowercased, without parameters.
-fn content_type(headers: &HeaderMap) -> String {
+pub(crate) fn content_type(headers: &HeaderMap) -> String {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
