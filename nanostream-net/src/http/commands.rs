@@ -80,7 +80,8 @@ impl fmt::Display for FieldsError {
 
 /// Reads one JSON object of fields from `json` and appends them to the command being built
 /// as name, value, name, value... A string value is its UTF-8 bytes, `{"base64": "..."}` the
-/// bytes it decodes to, any other value its compact JSON text. Returns how many fields.
+/// bytes it decodes to, any other value its compact JSON text (numbers in their shortest form:
+/// `1.50` is stored as `1.5`). Returns how many fields.
 pub(crate) fn push_fields(json: &[u8], commands: &mut Commands) -> Result<usize, FieldsError> {
     let mut reader = serde_json::Deserializer::from_slice(json);
     let fields = reader
@@ -266,6 +267,54 @@ mod tests {
             "{\"b\": {\"base64\": \"!!\"}}",
         ] {
             assert!(fields(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// What a field value stands for, computed the slow way: through a JSON tree.
+    fn expected_bytes(value: &Value) -> Vec<u8> {
+        match value {
+            Value::String(s) => s.as_bytes().to_vec(),
+            other => other.to_string().into_bytes(),
+        }
+    }
+
+    fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            any::<String>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<bool>().prop_map(Value::from),
+            Just(Value::Null),
+            (-1e12f64..1e12).prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                proptest::collection::btree_map("[a-z]{1,3}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().filter(|(k, _)| k != "base64").collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Reading fields straight into the batch gives what parsing into a JSON tree and
+        /// converting each value would, for any object (escapes, unicode, numbers, nesting).
+        #[test]
+        fn the_streaming_reader_agrees_with_a_json_tree(
+            fields in proptest::collection::vec((".{0,8}", json_value()), 1..6)
+        ) {
+            // Unique names: a JSON object keeps one value per name.
+            let mut seen = std::collections::HashSet::new();
+            let fields: Vec<(String, Value)> = fields.into_iter().filter(|(k, _)| seen.insert(k.clone())).collect();
+            let object = Value::Object(fields.iter().cloned().collect());
+            let text = object.to_string();
+            let got = super::tests::fields(&text).unwrap();
+            let want: Vec<Vec<u8>> = fields
+                .iter()
+                .flat_map(|(k, v)| [k.as_bytes().to_vec(), expected_bytes(v)])
+                .collect();
+            proptest::prop_assert_eq!(got, want);
         }
     }
 
