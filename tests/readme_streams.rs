@@ -6,7 +6,6 @@ mod broker;
 mod common;
 mod streams_support;
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -21,21 +20,7 @@ const EXAMPLE_ID: &str = "1764672000000-0";
 
 /// The code blocks of the README's durable-topics section, with their language.
 fn section_blocks() -> Vec<(String, String)> {
-    let readme = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-        .expect("read README.md");
-    let start = readme.find("## Durable topics").expect("the section exists");
-    let end = readme[start + 3..]
-        .find("\n## ")
-        .map_or(readme.len(), |e| start + 3 + e);
-    let mut blocks = Vec::new();
-    let mut lines = readme[start..end].lines();
-    while let Some(line) = lines.next() {
-        if let Some(lang) = line.strip_prefix("```").filter(|l| !l.is_empty()) {
-            let body: Vec<&str> = lines.by_ref().take_while(|l| !l.starts_with("```")).collect();
-            blocks.push((lang.to_string(), body.join("\n")));
-        }
-    }
-    blocks
+    common::readme_blocks("## Durable topics")
 }
 
 fn broker(dir: &TempDir) -> Server {

@@ -2,7 +2,9 @@
 //!
 //! The network layer of NanoStream: a broker that speaks RESP2, the Redis protocol, so that
 //! redis-cli, redis-py, the `redis` crate and every other Redis client publish and subscribe
-//! through it unchanged; and the two bridges between a NanoStream pipeline and that broker.
+//! through it unchanged, with durable topics (Redis Streams) on the journal and an HTTP and
+//! WebSocket API beside RESP; and the two bridges between a NanoStream pipeline and that
+//! broker.
 //!
 //! A pipeline whose last stage publishes every event to the remote subscribers of a channel
 //! (here a client subscribes, then reads what the pipeline published):
@@ -49,8 +51,10 @@
 //!   reply encoding.
 //! - [`pubsub`]: who receives a published message (channels, Redis glob patterns), the
 //!   [`NetworkHandler`] and the network source.
-//! - [`ops`]: the counters behind `INFO` and `/metrics`, and the `/health` and `/metrics`
-//!   HTTP endpoint.
+//! - [`ops`]: the counters behind `INFO` and `/metrics`, and the `--http-port` listener with
+//!   `/health` and `/metrics`.
+//! - [`http`]: the HTTP and WebSocket API on that listener (topics, consumer groups, channels;
+//!   each request a client of the broker inside the process) and the live dashboard.
 //! - [`cli`]: the `nanostream-broker` binary's flags and main loop.
 //! - [`streams`]: Redis Streams on the journal: entry IDs with Redis's parsing rules, a
 //!   stream key's directory under the data directory, one stream's entries stored on its

@@ -1080,6 +1080,10 @@ def check_concurrent_producers_and_consumers(ck, r, raw, port):
     reader sees every entry once, in ID order; the group delivers each entry to exactly one
     consumer, and nothing is left pending."""
     k = b"s:conc"
+    # Each XADD waits for its fsync: on a disk shared with other jobs 400 of them can take
+    # longer than DEADLINE, so the readers (which stop as soon as they have everything) get
+    # more time than that.
+    deadline = 6 * DEADLINE
     per_producer, producers = 200, 2
     total = per_producer * producers
     r.xgroup_create(k, b"g", id="$", mkstream=True)
@@ -1102,7 +1106,7 @@ def check_concurrent_producers_and_consumers(ck, r, raw, port):
         try:
             client = connect(port)
             last = b"0-0"
-            until = time.monotonic() + DEADLINE
+            until = time.monotonic() + deadline
             while len(tailed) < total and time.monotonic() < until and not stop.is_set():
                 for _, entries in client.xread({k: last}, count=50, block=500):
                     tailed.extend(ids(entries))
@@ -1117,7 +1121,7 @@ def check_concurrent_producers_and_consumers(ck, r, raw, port):
     def consume(name):
         try:
             client = connect(port)
-            until = time.monotonic() + DEADLINE
+            until = time.monotonic() + deadline
             while time.monotonic() < until and not stop.is_set():
                 with lock:
                     if sum(len(v) for v in consumed.values()) >= total:
@@ -1138,7 +1142,7 @@ def check_concurrent_producers_and_consumers(ck, r, raw, port):
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(DEADLINE + 2)
+        thread.join(deadline + 2)
     stop.set()
     ck.eq("no thread raised or hung", (errors, [t.name for t in threads if t.is_alive()]), ([], []))
     everything = sorted(sum(added, []), key=parse_id)

@@ -32,6 +32,8 @@ pub(crate) struct Client {
     pub(crate) held: VecDeque<Vec<Vec<u8>>>,
     /// The bytes of `held`.
     pub(crate) held_bytes: usize,
+    /// Whether it is in the broker's list of clients with output the socket has not taken.
+    pub(crate) backlogged: bool,
 }
 
 impl Client {
@@ -50,6 +52,7 @@ impl Client {
             blocked: false,
             held: VecDeque::new(),
             held_bytes: 0,
+            backlogged: false,
         }
     }
 

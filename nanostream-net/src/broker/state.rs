@@ -45,6 +45,9 @@ pub(crate) struct State {
     dirty: Vec<ClientId>,
     /// The frame being delivered, encoded once per publish.
     frame: Vec<u8>,
+    /// Clients whose output the socket has not all taken, for the slowest-subscriber metric:
+    /// a client stays here, whether or not a batch writes to it, until its output is gone.
+    backlogged: Vec<ClientId>,
     /// Clients to close once their output of this batch is written.
     closing: Vec<(ClientId, DisconnectReason)>,
     /// Messages queued to subscribers in this batch, for the metrics.
@@ -95,6 +98,7 @@ impl State {
             answered: Vec::new(),
             dirty: Vec::new(),
             closing: Vec::new(),
+            backlogged: Vec::new(),
             frame: Vec::new(),
             delivered: 0,
             commands: 0,
@@ -183,7 +187,7 @@ impl State {
     }
 
     /// Writes every client's staged output (the end of a batch). Returns the largest backlog
-    /// left, for the slowest-subscriber metric.
+    /// left of any client, for the slowest-subscriber metric.
     pub(crate) fn flush(&mut self) -> usize {
         // Counted before the writes, so that a client that has its reply sees them counted.
         if self.delivered > 0 {
@@ -194,7 +198,6 @@ impl State {
             self.metrics.commands(self.commands);
             self.commands = 0;
         }
-        let mut slowest = 0;
         let mut written = 0u64;
         for id in self.answered.drain(..).chain(self.dirty.drain(..)) {
             let Some(c) = self.clients.get_mut(&id) else {
@@ -202,10 +205,22 @@ impl State {
             };
             c.dirty = false;
             written += c.staged.len() as u64;
-            if c.connection.write(&mut c.staged) == Flushed::Pending {
-                slowest = slowest.max(c.connection.pending());
+            if c.connection.write(&mut c.staged) == Flushed::Pending && !c.backlogged {
+                c.backlogged = true;
+                self.backlogged.push(id);
             }
         }
+        let mut slowest = 0;
+        let clients = &mut self.clients;
+        self.backlogged.retain(|id| match clients.get_mut(id) {
+            Some(c) => {
+                let pending = c.connection.pending();
+                slowest = slowest.max(pending);
+                c.backlogged = pending > 0;
+                c.backlogged
+            }
+            None => false,
+        });
         for (id, reason) in self.closing.drain(..) {
             if let Some(c) = self.clients.get(&id) {
                 c.connection.close_after_flush(reason);

@@ -23,8 +23,8 @@ pub(crate) struct Ctx {
 
 impl Ctx {
     /// A broker client for this request.
-    pub(crate) fn client(&self) -> Result<LocalClient, ApiError> {
-        Ok(self.api.gateway().connect(self.peer, self.local)?)
+    pub(crate) async fn client(&self) -> Result<LocalClient, ApiError> {
+        Ok(self.api.gateway().connect(self.peer, self.local).await?)
     }
 }
 

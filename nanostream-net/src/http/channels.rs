@@ -14,7 +14,7 @@ use super::json::{check, integer};
 /// receivers it reached, as `PUBLISH` does.
 pub(crate) async fn publish(ctx: Ctx, Path(channel): Path<String>, raw: Body) -> Result<Response, ApiError> {
     let payload = body(&ctx.api, raw).await?;
-    let mut client = ctx.client()?;
+    let mut client = ctx.client().await?;
     let reply = check(
         client
             .call(&[b"PUBLISH".as_slice(), channel.as_bytes(), &payload])

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use nanostream::{MultiProducer, Producer};
+use nanostream::{MultiProducer, Producer, TryPublishError};
 use parking_lot::Mutex;
 use redis_protocol::resp2::decode::decode;
 use redis_protocol::resp2::types::OwnedFrame;
@@ -19,6 +19,11 @@ use crate::broker::{BrokerEvent, BrokerView, BrokerWait, EventKind};
 use crate::ops::{DisconnectReason, Metrics};
 use crate::pubsub::ClientId;
 use crate::server::connection::Connection;
+
+use super::commands::Commands;
+
+/// How long a request waits before trying again to publish into a full ring.
+const RING_FULL_PAUSE: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// The broker's ring, as the HTTP API publishes into it, until the server stops.
 pub struct Gateway {
@@ -70,9 +75,9 @@ impl Gateway {
         &self.metrics
     }
 
-    /// Publishes into the ring; `Closed` once the server stops. Holding the lock while a full
-    /// ring makes room keeps the API's requests in order; the broker drains it meanwhile.
-    fn publish(&self, write: impl FnOnce(&mut BrokerEvent)) -> Result<(), Closed> {
+    /// Publishes one event, waiting while the ring is full; `Closed` once the server stops.
+    /// For drops, which cannot wait asynchronously.
+    fn publish_now(&self, write: impl FnOnce(&mut BrokerEvent)) -> Result<(), Closed> {
         let mut ring = self.ring.lock();
         let ring = ring.as_mut().ok_or(Closed)?;
         ring.publish(|slot, _| write(slot))
@@ -80,8 +85,35 @@ impl Gateway {
             .map_err(|_| Closed)
     }
 
+    /// Publishes `n` events, `write(i, slot)` filling the `i`th, in order, with as few claims
+    /// as the ring allows. While the ring is full the task sleeps instead of spinning: the
+    /// broker is the one to make room, and on a small machine a spinning thread takes the
+    /// core it needs.
+    async fn publish(&self, n: usize, mut write: impl FnMut(usize, &mut BrokerEvent)) -> Result<(), Closed> {
+        let mut next = 0;
+        while next < n {
+            let published = {
+                let mut ring = self.ring.lock();
+                let ring = ring.as_mut().ok_or(Closed)?;
+                let chunk = crate::broker::claim_chunk(ring).min(n - next);
+                ring.try_batch_publish(chunk, |slots| {
+                    for (i, slot) in slots.enumerate() {
+                        write(next + i, slot);
+                    }
+                })
+                .map(|_| chunk)
+            };
+            match published {
+                Ok(chunk) => next += chunk,
+                Err(TryPublishError::Full) => tokio::time::sleep(RING_FULL_PAUSE).await,
+                Err(_) => return Err(Closed),
+            }
+        }
+        Ok(())
+    }
+
     /// Connects a client for a request from `peer` received on `local`.
-    pub(crate) fn connect(
+    pub(crate) async fn connect(
         self: &Arc<Self>,
         peer: SocketAddr,
         local: SocketAddr,
@@ -90,29 +122,57 @@ impl Gateway {
         let notify = Arc::new(Notify::new());
         let connection = Arc::new(Connection::local(id, notify.clone(), peer, local));
         let for_broker = connection.clone();
-        self.publish(|slot| {
+        let mut for_broker = Some(for_broker);
+        self.publish(1, |_, slot| {
             slot.kind = EventKind::Connected;
             slot.client = id;
-            slot.connection = Some(for_broker);
-        })?;
+            slot.connection = for_broker.take();
+        })
+        .await?;
         self.metrics.client_connected();
         Ok(LocalClient {
             gateway: self.clone(),
             connection,
             notify,
             input: Vec::new(),
+            read: 0,
         })
     }
 
     /// What the broker thread knows of its channels and streams, for the dashboard.
     pub(crate) async fn inspect(&self) -> Result<BrokerView, Closed> {
         let (tx, rx) = oneshot::channel();
-        self.publish(|slot| {
+        let mut tx = Some(tx);
+        self.publish(1, |_, slot| {
             slot.kind = EventKind::Inspect;
-            slot.inspect = Some(Mutex::new(Some(tx)));
-        })?;
+            slot.inspect = Some(Mutex::new(tx.take()));
+        })
+        .await?;
         rx.await.map_err(|_| Closed)
     }
+}
+
+/// A reply read by [`LocalClient::next_bulk`].
+#[derive(Debug)]
+pub(crate) enum Reply {
+    /// A bulk string, appended to the caller's buffer.
+    Bulk,
+    /// Any other reply.
+    Frame(OwnedFrame),
+}
+
+/// Where a bulk string's bytes start in `$<len>\r\n<bytes>\r\n`, and their length; `None`
+/// while the header is incomplete or for the null bulk string.
+fn bulk_header(input: &[u8]) -> Option<(usize, usize)> {
+    if input.first() != Some(&b'$') {
+        return None;
+    }
+    let end = input.iter().position(|&b| b == b'\r')?;
+    if input.get(end + 1) != Some(&b'\n') {
+        return None;
+    }
+    let len = std::str::from_utf8(&input[1..end]).ok()?.parse::<usize>().ok()?;
+    Some((end + 2, len))
 }
 
 /// A client of the broker inside the process, for one HTTP request or one WebSocket. Dropping
@@ -121,8 +181,9 @@ pub(crate) struct LocalClient {
     gateway: Arc<Gateway>,
     connection: Arc<Connection>,
     notify: Arc<Notify>,
-    /// Replies taken from the connection and not yet decoded.
+    /// Replies taken from the connection: `input[read..]` is not decoded yet.
     input: Vec<u8>,
+    read: usize,
 }
 
 impl std::fmt::Debug for LocalClient {
@@ -135,38 +196,33 @@ impl std::fmt::Debug for LocalClient {
 
 impl LocalClient {
     /// Sends one command (its name first).
-    pub(crate) fn send<A: AsRef<[u8]>>(&self, args: &[A]) -> Result<(), Closed> {
+    pub(crate) async fn send<A: AsRef<[u8]>>(&self, args: &[A]) -> Result<(), Closed> {
         let id = self.connection.id;
-        self.gateway.publish(|slot| {
-            slot.kind = EventKind::Command;
-            slot.client = id;
-            slot.set_args(args.iter().map(|a| a.as_ref()));
-        })
+        self.gateway
+            .publish(1, |_, slot| {
+                slot.kind = EventKind::Command;
+                slot.client = id;
+                slot.set_args(args.iter().map(|a| a.as_ref()));
+            })
+            .await
     }
 
     /// Sends several commands with as few claims on the ring as it takes: the broker runs
     /// them in one batch, like a pipeline of a socket client.
-    pub(crate) fn send_many<A: AsRef<[u8]>>(&self, commands: &[Vec<A>]) -> Result<(), Closed> {
+    pub(crate) async fn send_many(&self, commands: &Commands) -> Result<(), Closed> {
         let id = self.connection.id;
-        let mut ring = self.gateway.ring.lock();
-        let ring = ring.as_mut().ok_or(Closed)?;
-        let chunk = crate::broker::claim_chunk(ring);
-        for part in commands.chunks(chunk) {
-            ring.batch_publish(part.len(), |slots| {
-                for (slot, args) in slots.zip(part) {
-                    slot.kind = EventKind::Command;
-                    slot.client = id;
-                    slot.set_args(args.iter().map(|a| a.as_ref()));
-                }
+        self.gateway
+            .publish(commands.len(), |i, slot| {
+                slot.kind = EventKind::Command;
+                slot.client = id;
+                slot.set_args(commands.command(i));
             })
-            .map_err(|_| Closed)?;
-        }
-        Ok(())
+            .await
     }
 
     /// Sends a command and waits for its reply.
     pub(crate) async fn call<A: AsRef<[u8]>>(&mut self, args: &[A]) -> Result<OwnedFrame, Closed> {
-        self.send(args)?;
+        self.send(args).await?;
         self.next().await
     }
 
@@ -178,10 +234,45 @@ impl LocalClient {
             if let Some(frame) = self.decoded()? {
                 return Ok(frame);
             }
+            self.fill().await?;
+        }
+    }
+
+    /// The next reply as [`Reply::Bulk`], its bytes appended to `out`, when it is a bulk
+    /// string (an `XADD`'s ID: decoded in place, with no allocation), or else as a frame.
+    pub(crate) async fn next_bulk(&mut self, out: &mut Vec<u8>) -> Result<Reply, Closed> {
+        loop {
+            let pending = &self.input[self.read..];
+            match bulk_header(pending) {
+                Some((start, len)) => {
+                    if pending.len() >= start + len + 2 {
+                        out.extend_from_slice(&pending[start..start + len]);
+                        self.consume(start + len + 2);
+                        return Ok(Reply::Bulk);
+                    }
+                }
+                // Another reply (an error, a null), or a header not all there yet.
+                None => {
+                    if let Some(frame) = self.decoded()? {
+                        return Ok(Reply::Frame(frame));
+                    }
+                }
+            }
+            self.fill().await?;
+        }
+    }
+
+    /// Waits for more output from the broker and takes it.
+    async fn fill(&mut self) -> Result<(), Closed> {
+        loop {
+            if self.read == self.input.len() {
+                self.input.clear();
+                self.read = 0;
+            }
             let before = self.input.len();
             let open = self.connection.take_output(&mut self.input);
             if self.input.len() > before {
-                continue;
+                return Ok(());
             }
             if !open {
                 return Err(Closed);
@@ -192,14 +283,22 @@ impl LocalClient {
         }
     }
 
+    fn consume(&mut self, n: usize) {
+        self.read += n;
+        if self.read == self.input.len() {
+            self.input.clear();
+            self.read = 0;
+        }
+    }
+
     /// Decodes one frame from the front of the input, if it is all there.
     fn decoded(&mut self) -> Result<Option<OwnedFrame>, Closed> {
-        if self.input.is_empty() {
+        if self.read == self.input.len() {
             return Ok(None);
         }
-        match decode(&self.input) {
+        match decode(&self.input[self.read..]) {
             Ok(Some((frame, used))) => {
-                self.input.drain(..used);
+                self.consume(used);
                 Ok(Some(frame))
             }
             Ok(None) => Ok(None),
@@ -227,7 +326,7 @@ impl Drop for LocalClient {
         let id = self.connection.id;
         // Shut the connection first, so that nothing more is staged for it.
         self.connection.close(DisconnectReason::ClosedByClient);
-        let _ = self.gateway.publish(|slot| {
+        let _ = self.gateway.publish_now(|slot| {
             slot.kind = EventKind::Disconnected;
             slot.client = id;
         });

@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use axum::extract::{Path, Query};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use redis_protocol::resp2::types::OwnedFrame;
@@ -13,18 +13,30 @@ use super::access::{body, Ctx};
 use super::error::ApiError;
 use super::json::{check, frame_text, integer, read_entries, unexpected};
 use super::params;
-use super::topics::group_json;
+use super::topics::{content_type, group_json};
 use crate::streams::id::StreamId;
 
-/// A JSON body.
-async fn json_body(ctx: &Ctx, raw: Body) -> Result<Value, ApiError> {
+/// A JSON body: `Content-Type: application/json` (or absent); another type is 415.
+async fn json_body(ctx: &Ctx, headers: &HeaderMap, raw: Body) -> Result<Value, ApiError> {
+    let kind = content_type(headers);
+    if !(kind.is_empty() || kind == "application/json" || kind.ends_with("+json")) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("send this body as JSON with 'Content-Type: application/json', not '{kind}'"),
+        ));
+    }
     let bytes = body(&ctx.api, raw).await?;
     serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))
 }
 
 /// `POST /topics/{topic}/groups` with `{"name", "from", "create_topic"}`.
-pub(crate) async fn create(ctx: Ctx, Path(topic): Path<String>, raw: Body) -> Result<Response, ApiError> {
-    let request = json_body(&ctx, raw).await?;
+pub(crate) async fn create(
+    ctx: Ctx,
+    Path(topic): Path<String>,
+    headers: HeaderMap,
+    raw: Body,
+) -> Result<Response, ApiError> {
+    let request = json_body(&ctx, &headers, raw).await?;
     let Some(name) = request
         .get("name")
         .and_then(Value::as_str)
@@ -55,7 +67,7 @@ pub(crate) async fn create(ctx: Ctx, Path(topic): Path<String>, raw: Body) -> Re
     if create_topic {
         args.push(b"MKSTREAM");
     }
-    let mut client = ctx.client()?;
+    let mut client = ctx.client().await?;
     check(client.call(&args).await?).map_err(|e| {
         if e.status == StatusCode::NOT_FOUND {
             ApiError::not_found(format!(
@@ -70,7 +82,7 @@ pub(crate) async fn create(ctx: Ctx, Path(topic): Path<String>, raw: Body) -> Re
 
 /// `GET /topics/{topic}/groups`.
 pub(crate) async fn list(ctx: Ctx, Path(topic): Path<String>) -> Result<Response, ApiError> {
-    let mut client = ctx.client()?;
+    let mut client = ctx.client().await?;
     let reply = check(client.call(&[&b"XINFO"[..], b"GROUPS", topic.as_bytes()]).await?).map_err(|e| {
         if e.message.contains("no such key") {
             ApiError::not_found(format!("no topic '{topic}'"))
@@ -117,7 +129,7 @@ pub(crate) async fn read(
         args.extend([b"BLOCK".as_slice(), wait.as_bytes()]);
     }
     args.extend([b"STREAMS".as_slice(), topic.as_bytes(), id.as_bytes()]);
-    let mut client = ctx.client()?;
+    let mut client = ctx.client().await?;
     let reply = check(client.call(&args).await?)?;
     let messages: Vec<Value> = read_entries(&reply)?.into_iter().map(|(_, v)| v).collect();
     Ok(Json(json!({ "messages": messages })).into_response())
@@ -140,9 +152,10 @@ async fn group_exists(
 pub(crate) async fn ack(
     ctx: Ctx,
     Path((topic, group)): Path<(String, String)>,
+    headers: HeaderMap,
     raw: Body,
 ) -> Result<Response, ApiError> {
-    let request = json_body(&ctx, raw).await?;
+    let request = json_body(&ctx, &headers, raw).await?;
     let Some(list) = request
         .get("ids")
         .and_then(Value::as_array)
@@ -159,7 +172,7 @@ pub(crate) async fn ack(
             .map_err(|_| ApiError::bad_request(format!("not a stream ID: {id}")))?;
         ids.push(parsed.to_string());
     }
-    let mut client = ctx.client()?;
+    let mut client = ctx.client().await?;
     group_exists(&mut client, &topic, &group).await?;
     let mut args: Vec<&[u8]> = vec![b"XACK", topic.as_bytes(), group.as_bytes()];
     args.extend(ids.iter().map(String::as_bytes));
@@ -175,7 +188,7 @@ pub(crate) async fn pending(
 ) -> Result<Response, ApiError> {
     let count = params::limit(&query, "count")?.to_string();
     let idle = params::number(&query, "idle", 0, 0..=u64::MAX >> 1)?.to_string();
-    let mut client = ctx.client()?;
+    let mut client = ctx.client().await?;
     let summary = group_exists(&mut client, &topic, &group).await?;
     let OwnedFrame::Array(summary) = summary else {
         return Err(unexpected(&summary));

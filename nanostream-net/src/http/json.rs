@@ -2,7 +2,7 @@
 //!
 //! A value that is valid UTF-8 is a JSON string; any other is `{"base64": "..."}` (standard
 //! alphabet, padded), so that every byte string round-trips exactly. In request bodies a value
-//! may also be any other JSON value, stored as its compact JSON text.
+//! may also be any other JSON value, stored as its compact JSON text (`commands.rs`).
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -33,22 +33,6 @@ pub(crate) fn value_bytes(value: &Value) -> Result<Vec<u8>, ApiError> {
         },
         other => Ok(other.to_string().into_bytes()),
     }
-}
-
-/// The fields of a JSON object, as `XADD` takes them: name, value, name, value, ...
-pub(crate) fn object_fields(value: &Value) -> Result<Vec<Vec<u8>>, ApiError> {
-    let Value::Object(map) = value else {
-        return Err(ApiError::bad_request("a message must be a JSON object of fields"));
-    };
-    if map.is_empty() {
-        return Err(ApiError::bad_request("a message needs at least one field"));
-    }
-    let mut fields = Vec::with_capacity(map.len() * 2);
-    for (name, value) in map {
-        fields.push(name.as_bytes().to_vec());
-        fields.push(value_bytes(value)?);
-    }
-    Ok(fields)
 }
 
 /// The bytes of a bulk or simple string reply.
@@ -179,18 +163,6 @@ mod tests {
             assert_eq!(value_bytes(&bytes_value(bytes)).unwrap(), bytes, "{bytes:?}");
         }
         assert_eq!(bytes_value(b"\xff\x00"), serde_json::json!({ "base64": "/wA=" }));
-    }
-
-    #[test]
-    fn request_values_other_than_strings_are_stored_as_json_text() {
-        let fields =
-            object_fields(&serde_json::json!({ "n": 5, "o": {"a": [1]}, "s": "x", "b": {"base64": "AAE="} }))
-                .unwrap();
-        let expected: Vec<&[u8]> = vec![b"n", b"5", b"o", b"{\"a\":[1]}", b"s", b"x", b"b", b"\x00\x01"];
-        assert_eq!(fields, expected);
-        assert!(object_fields(&serde_json::json!({})).is_err());
-        assert!(object_fields(&serde_json::json!([1])).is_err());
-        assert!(object_fields(&serde_json::json!({ "b": {"base64": "not base64!"} })).is_err());
     }
 
     fn bulk(b: &[u8]) -> OwnedFrame {

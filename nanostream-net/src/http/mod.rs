@@ -14,6 +14,7 @@
 //! - `stats.rs`: the once-a-second sample the dashboard shows.
 //! - `assets.rs`: the dashboard's files and the OpenAPI description, embedded in the binary.
 //! - `access.rs`: the password check and the request's context.
+//! - `commands.rs`: a request's commands in one buffer, and JSON fields read straight into it.
 //! - `json.rs`, `params.rs`, `error.rs`: values, parameters and errors.
 //!
 //! The routes, with the methods each takes, are [`ROUTES`]; `/openapi.json` describes them.
@@ -51,6 +52,7 @@
 mod access;
 mod assets;
 mod channels;
+mod commands;
 mod error;
 mod gateway;
 mod groups;

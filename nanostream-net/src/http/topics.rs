@@ -11,11 +11,12 @@ use redis_protocol::resp2::types::OwnedFrame;
 use serde_json::{json, Value};
 
 use super::access::{body, Ctx};
+use super::commands::{push_fields, Commands};
 use super::error::ApiError;
 use super::gateway::LocalClient;
+use super::gateway::Reply;
 use super::json::{
-    check, field, frame_bytes, frame_text, integer, object_fields, range_entries, read_entries, scalar,
-    unexpected,
+    check, field, frame_bytes, frame_text, integer, range_entries, read_entries, scalar, unexpected,
 };
 use super::params::{self, From};
 use crate::streams::id::StreamId;
@@ -38,75 +39,107 @@ pub(crate) async fn produce(
     let bytes = body(&ctx.api, raw).await?;
     let kind = content_type(&headers);
     let batch = kind == NDJSON;
-    let messages: Vec<Vec<Vec<u8>>> = if batch {
-        let mut messages = Vec::new();
+    let maxlen = maxlen.map(|n| n.to_string());
+    let mut commands = Commands::default();
+    let add = |commands: &mut Commands, fields: &dyn Fn(&mut Commands) -> Result<(), String>| {
+        commands.begin();
+        commands.arg(b"XADD");
+        commands.arg(topic.as_bytes());
+        if let Some(n) = &maxlen {
+            commands.arg(b"MAXLEN");
+            commands.arg(b"~");
+            commands.arg(n.as_bytes());
+        }
+        commands.arg(b"*");
+        match fields(commands) {
+            Ok(()) => {
+                commands.end();
+                Ok(())
+            }
+            Err(e) => {
+                commands.abandon();
+                Err(e)
+            }
+        }
+    };
+    if batch {
         for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let value: Value = serde_json::from_slice(line)
-                .map_err(|e| ApiError::bad_request(format!("line {}: not JSON: {e}", n + 1)))?;
-            let fields = object_fields(&value)
-                .map_err(|e| ApiError::bad_request(format!("line {}: {}", n + 1, e.message)))?;
-            messages.push(fields);
+            add(&mut commands, &|c| {
+                push_fields(line, c).map(|_| ()).map_err(|e| e.0)
+            })
+            .map_err(|e| ApiError::bad_request(format!("line {}: {e}", n + 1)))?;
         }
-        if messages.is_empty() {
+        if commands.is_empty() {
             return Err(ApiError::bad_request("the batch holds no message"));
         }
-        messages
     } else if kind == "application/json" {
         if bytes.is_empty() {
             return Err(ApiError::bad_request(
                 "the body is empty: send a JSON object of fields",
             ));
         }
-        let value: Value = serde_json::from_slice(&bytes)
-            .map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))?;
-        vec![object_fields(&value)?]
-    } else {
-        vec![vec![b"data".to_vec(), bytes.to_vec()]]
-    };
-    let commands: Vec<Vec<Vec<u8>>> = messages
-        .into_iter()
-        .map(|fields| {
-            let mut args = vec![b"XADD".to_vec(), topic.as_bytes().to_vec()];
-            if let Some(n) = maxlen {
-                args.extend([b"MAXLEN".to_vec(), b"~".to_vec(), n.to_string().into_bytes()]);
-            }
-            args.push(b"*".to_vec());
-            args.extend(fields);
-            args
+        add(&mut commands, &|c| {
+            push_fields(&bytes, c).map(|_| ()).map_err(|e| e.0)
         })
-        .collect();
-    let mut client = ctx.client()?;
-    client.send_many(&commands)?;
-    let mut ids = Vec::with_capacity(commands.len());
+        .map_err(|e| ApiError::bad_request(format!("the body is not a JSON object of fields: {e}")))?;
+    } else {
+        add(&mut commands, &|c| {
+            c.arg(b"data");
+            c.arg(&bytes);
+            Ok(())
+        })
+        .map_err(ApiError::bad_request)?;
+    }
+    let mut client = ctx.client().await?;
+    client.send_many(&commands).await?;
+    // The reply, built as the IDs come: {"ids":["1-0","1-1"]} or {"id":"1-0"}.
+    let mut out = Vec::with_capacity(16 + commands.len() * 28);
+    out.extend_from_slice(if batch { b"{\"ids\":[" } else { b"{\"id\":" });
+    let mut added = 0;
     let mut failed = None;
     for _ in 0..commands.len() {
-        match check(client.next().await?) {
-            Ok(reply) => ids.push(frame_text(&reply).ok_or_else(|| unexpected(&reply))?),
-            Err(e) => {
-                failed.get_or_insert(e);
+        let mark = out.len();
+        if added > 0 {
+            out.push(b',');
+        }
+        out.push(b'"');
+        match client.next_bulk(&mut out).await? {
+            Reply::Bulk => {
+                out.push(b'"');
+                added += 1;
+            }
+            Reply::Frame(frame) => {
+                out.truncate(mark);
+                if let Err(e) = check(frame) {
+                    failed.get_or_insert(e);
+                }
             }
         }
     }
     if let Some(e) = failed {
-        if ids.is_empty() {
+        if added == 0 {
             return Err(e);
         }
         // Some entries were added before one failed (a full disk): say which.
+        out.extend_from_slice(b"]");
+        let ids: Value = serde_json::from_slice(&out[out.iter().position(|&b| b == b'[').unwrap_or(0)..])
+            .unwrap_or(Value::Null);
         return Ok((e.status, Json(json!({ "error": e.message, "ids": ids }))).into_response());
     }
-    let body = if batch {
-        json!({ "ids": ids })
-    } else {
-        json!({ "id": ids[0] })
-    };
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    out.extend_from_slice(if batch { b"]}" } else { b"}" });
+    Ok((
+        StatusCode::CREATED,
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        out,
+    )
+        .into_response())
 }
 
 /// The media type of a request, lowercased, without parameters.
-fn content_type(headers: &HeaderMap) -> String {
+pub(crate) fn content_type(headers: &HeaderMap) -> String {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -216,7 +249,7 @@ pub(crate) async fn read(
     let raw = wants_raw(&headers);
     let limit = if raw { 1 } else { params::limit(&query, "limit")? };
     let wait = params::wait(&query)?;
-    let mut client = ctx.client()?;
+    let mut client = ctx.client().await?;
     exists(&mut client, &topic).await?;
     let first = first_id(&mut client, &topic, from).await?;
     let found = read_from(&mut client, &topic, first, limit, wait).await?;
@@ -286,18 +319,22 @@ pub(crate) fn group_json(group: &OwnedFrame) -> Value {
 
 /// `GET /topics`.
 pub(crate) async fn list(ctx: Ctx) -> Result<Response, ApiError> {
-    let mut client = ctx.client()?;
+    let mut client = ctx.client().await?;
     let keys = check(client.call(&[&b"KEYS"[..], b"*"]).await?)?;
     let OwnedFrame::Array(keys) = keys else {
         return Err(unexpected(&keys));
     };
     let mut names: Vec<Vec<u8>> = keys.iter().filter_map(frame_bytes).map(<[u8]>::to_vec).collect();
     names.sort();
-    let commands: Vec<Vec<Vec<u8>>> = names
-        .iter()
-        .map(|name| vec![b"XINFO".to_vec(), b"STREAM".to_vec(), name.clone()])
-        .collect();
-    client.send_many(&commands)?;
+    let mut commands = Commands::default();
+    for name in &names {
+        commands.begin();
+        commands.arg(b"XINFO");
+        commands.arg(b"STREAM");
+        commands.arg(name);
+        commands.end();
+    }
+    client.send_many(&commands).await?;
     let mut topics = Vec::with_capacity(names.len());
     for name in &names {
         // A topic deleted in between answers an error: leave it out.
@@ -317,7 +354,7 @@ pub(crate) async fn list(ctx: Ctx) -> Result<Response, ApiError> {
 
 /// `GET /topics/{topic}`.
 pub(crate) async fn describe(ctx: Ctx, Path(topic): Path<String>) -> Result<Response, ApiError> {
-    let mut client = ctx.client()?;
+    let mut client = ctx.client().await?;
     exists(&mut client, &topic).await?;
     let info = check(client.call(&[&b"XINFO"[..], b"STREAM", topic.as_bytes()]).await?)?;
     let groups = check(client.call(&[&b"XINFO"[..], b"GROUPS", topic.as_bytes()]).await?)?;
@@ -338,7 +375,7 @@ pub(crate) async fn describe(ctx: Ctx, Path(topic): Path<String>) -> Result<Resp
 
 /// `DELETE /topics/{topic}`.
 pub(crate) async fn delete(ctx: Ctx, Path(topic): Path<String>) -> Result<Response, ApiError> {
-    let mut client = ctx.client()?;
+    let mut client = ctx.client().await?;
     let reply = check(client.call(&[b"DEL".as_slice(), topic.as_bytes()]).await?)?;
     Ok(Json(json!({ "deleted": integer(&reply)? > 0 })).into_response())
 }

@@ -69,7 +69,7 @@ async fn subscribe(
             )))
         }
     };
-    let mut client = ctx.client()?;
+    let mut client = ctx.client().await?;
     // Subscribed before the upgrade is answered: a message published once the client sees
     // the upgrade reaches it.
     check(client.call(&[command, target.as_bytes()]).await?)?;
@@ -161,7 +161,7 @@ pub(crate) async fn topic(
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     let from = params::from(&query, From::End)?;
-    let mut client = ctx.client()?;
+    let mut client = ctx.client().await?;
     let reply = check(client.call(&[b"EXISTS".as_slice(), topic.as_bytes()]).await?)?;
     if integer(&reply)? == 0 {
         return Err(ApiError::not_found(format!("no topic '{topic}'")));
@@ -188,7 +188,7 @@ async fn follow(mut socket: WebSocket, mut client: LocalClient, topic: String, f
                 topic.as_bytes(),
                 after.as_bytes(),
             ];
-            if client.send(&read).is_err() {
+            if client.send(&read).await.is_err() {
                 return close(socket, &client).await;
             }
             asked = true;

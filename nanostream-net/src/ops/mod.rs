@@ -3,7 +3,8 @@
 //!
 //! - [`metrics`]: the counters and gauges the broker's threads update (one atomic operation
 //!   each, no lock, no allocation), as numbers for `INFO` and as Prometheus text.
-//! - [`http`]: the server of `GET /health` and `GET /metrics`, on a thread of its own.
+//! - [`http`]: the server of `GET /health` and `GET /metrics`, on a thread of its own; it
+//!   also serves the broker's HTTP API and dashboard ([`crate::http`]) once given it.
 //!
 //! ```
 //! use std::io::{Read, Write};
