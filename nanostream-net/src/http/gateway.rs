@@ -152,6 +152,21 @@ impl Gateway {
     }
 }
 
+/// See [`LocalClient::closed`].
+pub(crate) struct ClosedSignal {
+    connection: Arc<Connection>,
+    notify: Arc<Notify>,
+}
+
+impl ClosedSignal {
+    /// Completes once the connection is closed.
+    pub(crate) async fn wait(&self) {
+        while !self.connection.is_shut() {
+            self.notify.notified().await;
+        }
+    }
+}
+
 /// A reply read by [`LocalClient::next_bulk`].
 #[derive(Debug)]
 pub(crate) enum Reply {
@@ -238,6 +253,22 @@ impl LocalClient {
         }
     }
 
+    /// The next frame if the broker has already sent it, without waiting: for sending a run
+    /// of deliveries at once. `Ok(None)` when none is there yet.
+    pub(crate) fn try_next(&mut self) -> Result<Option<OwnedFrame>, Closed> {
+        if let Some(frame) = self.decoded()? {
+            return Ok(Some(frame));
+        }
+        if self.read == self.input.len() {
+            self.input.clear();
+            self.read = 0;
+        }
+        if !self.connection.take_output(&mut self.input) && self.read == self.input.len() {
+            return Err(Closed);
+        }
+        self.decoded()
+    }
+
     /// The next reply as [`Reply::Bulk`], its bytes appended to `out`, when it is a bulk
     /// string (an `XADD`'s ID: decoded in place, with no allocation), or else as a frame.
     pub(crate) async fn next_bulk(&mut self, out: &mut Vec<u8>) -> Result<Reply, Closed> {
@@ -307,11 +338,12 @@ impl LocalClient {
         }
     }
 
-    /// Completes once the broker has closed this client (a subscriber cut off at the output
-    /// limit, shutdown); for racing a send to a socket that may never take it.
-    pub(crate) async fn closed(&self) {
-        while !self.connection.is_shut() {
-            self.notify.notified().await;
+    /// A handle that completes once the broker has closed this client (a subscriber cut off
+    /// at the output limit, shutdown): for racing a send to a socket that may never take it.
+    pub(crate) fn closed(&self) -> ClosedSignal {
+        ClosedSignal {
+            connection: self.connection.clone(),
+            notify: self.notify.clone(),
         }
     }
 
