@@ -23,8 +23,10 @@ use super::topics::first_id;
 use crate::ops::DisconnectReason;
 use crate::streams::id::StreamId;
 
-/// The most deliveries sent with one flush.
+/// The most deliveries sent with one flush, and about the most bytes: what waits in the
+/// socket's buffer is outside the broker's output limit, so it is kept small.
 const RUN: usize = 1024;
+const RUN_BYTES: usize = 64 * 1024;
 
 /// Entries asked for at once while replaying a topic.
 const REPLAY_BATCH: &str = "1000";
@@ -95,13 +97,13 @@ async fn relay_messages(mut socket: WebSocket, mut client: LocalClient, raw: boo
                     tokio::select! {
                         sent = send_run(&mut socket, &mut client, frame, raw) => {
                             if !sent {
-                                return close(socket, &client).await;
+                                return close(socket, client).await;
                             }
                         }
-                        () = closed.wait() => return close(socket, &client).await,
+                        () = closed.wait() => return close(socket, client).await,
                     }
                 }
-                Err(_) => return close(socket, &client).await,
+                Err(_) => return close(socket, client).await,
             },
             incoming = socket.recv() => {
                 if !still_open(incoming) {
@@ -112,19 +114,25 @@ async fn relay_messages(mut socket: WebSocket, mut client: LocalClient, raw: boo
     }
 }
 
-/// Sends `first` and every delivery already waiting after it (up to [`RUN`] of them), then
-/// flushes. Returns false if the socket or the client is gone.
+/// Sends `first` and every delivery already waiting after it (up to [`RUN`] of them and about
+/// [`RUN_BYTES`]), then flushes. Returns false if the socket or the client is gone.
 async fn send_run(socket: &mut WebSocket, client: &mut LocalClient, first: OwnedFrame, raw: bool) -> bool {
     let mut frame = Some(first);
     let mut sent = 0;
+    let mut bytes = 0;
     while let Some(f) = frame.take() {
         if let Some(message) = delivery(&f, raw) {
+            bytes += match &message {
+                Message::Binary(b) => b.len(),
+                Message::Text(t) => t.len(),
+                _ => 0,
+            };
             if socket.feed(message).await.is_err() {
                 return false;
             }
             sent += 1;
         }
-        if sent < RUN {
+        if sent < RUN && bytes < RUN_BYTES {
             match client.try_next() {
                 Ok(next) => frame = next,
                 Err(_) => break,
@@ -165,9 +173,13 @@ fn still_open(incoming: Option<Result<Message, axum::Error>>) -> bool {
     matches!(incoming, Some(Ok(message)) if !matches!(message, Message::Close(_)))
 }
 
-/// Closes the socket saying why the broker closed the client.
-async fn close(mut socket: WebSocket, client: &LocalClient) {
-    let (code, reason) = match client.close_reason() {
+/// Closes the socket saying why the broker closed the client. The client is disconnected
+/// from the broker first, so that it stops counting as a receiver at once, while the close
+/// frame waits for a peer that may be slow to take it.
+async fn close(mut socket: WebSocket, client: LocalClient) {
+    let why = client.close_reason();
+    drop(client);
+    let (code, reason) = match why {
         Some(DisconnectReason::OutputLimit) => (CLOSE_OUTPUT_LIMIT, "output buffer limit"),
         _ => (CLOSE_GOING_AWAY, "the broker closed the subscription"),
     };
@@ -215,7 +227,7 @@ async fn follow(mut socket: WebSocket, mut client: LocalClient, topic: String, f
                 after.as_bytes(),
             ];
             if client.send(&read).await.is_err() {
-                return close(socket, &client).await;
+                return close(socket, client).await;
             }
             asked = true;
         }
@@ -223,10 +235,10 @@ async fn follow(mut socket: WebSocket, mut client: LocalClient, topic: String, f
             reply = client.next() => {
                 asked = false;
                 let Ok(reply) = reply else {
-                    return close(socket, &client).await;
+                    return close(socket, client).await;
                 };
                 let Ok(found) = check(reply).and_then(|r| read_entries(&r)) else {
-                    return close(socket, &client).await;
+                    return close(socket, client).await;
                 };
                 for (id, entry) in found {
                     if socket.send(Message::Text(entry.to_string().into())).await.is_err() {
