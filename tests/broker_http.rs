@@ -1384,14 +1384,7 @@ fn auth_with_requirepass() {
         let headers: Vec<(&str, &str)> = header.iter().map(|h| ("Authorization", h.as_str())).collect();
         http_support::request(port, "GET", path, &headers, b"")
     };
-    for open in [
-        "/health",
-        "/metrics",
-        "/",
-        "/dashboard/dashboard.js",
-        "/dashboard/dashboard.css",
-        "/openapi.json",
-    ] {
+    for open in http_support::OPEN_ROUTES {
         assert_eq!(get(open, None).status, 200, "{open} needs no password");
     }
     for path in ["/topics", "/stats", "/topics/t/messages"] {

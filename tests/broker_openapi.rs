@@ -217,14 +217,7 @@ fn description_is_complete_and_consistent() {
         }
     }
     // The routes that need no password say so.
-    for open in [
-        "/health",
-        "/metrics",
-        "/",
-        "/dashboard/dashboard.js",
-        "/dashboard/dashboard.css",
-        "/openapi.json",
-    ] {
+    for open in http_support::OPEN_ROUTES {
         assert_eq!(
             spec["paths"][open]["get"]["security"],
             json!([]),

@@ -9,6 +9,16 @@ use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+/// The routes that answer without the password when the broker has one.
+pub const OPEN_ROUTES: [&str; 6] = [
+    "/health",
+    "/metrics",
+    "/",
+    "/dashboard/dashboard.js",
+    "/dashboard/dashboard.css",
+    "/openapi.json",
+];
+
 use serde_json::Value;
 use tungstenite::handshake::HandshakeError;
 use tungstenite::{Message, WebSocket};
@@ -169,8 +179,8 @@ impl Response {
             .unwrap_or_else(|e| panic!("a JSON body expected ({e}): {} {}", self.status, show(&self.body)))
     }
 
-    /// Fails the test unless the status is `status`; returns the body as JSON.
-    pub fn expect(&self, status: u16, what: &str) -> Value {
+    /// Fails the test unless the status is `status`, showing the body.
+    fn assert_status(&self, status: u16, what: &str) {
         assert_eq!(
             self.status,
             status,
@@ -178,6 +188,11 @@ impl Response {
             self.status,
             show(&self.body)
         );
+    }
+
+    /// Fails the test unless the status is `status`; returns the body as JSON.
+    pub fn expect(&self, status: u16, what: &str) -> Value {
+        self.assert_status(status, what);
         if self.body.is_empty() {
             Value::Null
         } else {
@@ -188,13 +203,7 @@ impl Response {
     /// Fails the test unless this is an error reply of the contract's shape with `status`: a
     /// JSON body `{"error": "<message>"}` served as `application/json`. Returns the message.
     pub fn expect_error(&self, status: u16, what: &str) -> String {
-        assert_eq!(
-            self.status,
-            status,
-            "{what}: expected {status}, got {} {}",
-            self.status,
-            show(&self.body)
-        );
+        self.assert_status(status, what);
         let content_type = self.header("content-type").unwrap_or("");
         assert!(
             content_type.starts_with("application/json"),
